@@ -1,0 +1,36 @@
+# Two commands for a newcomer: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+PYTEST_ARGS ?=
+
+.PHONY: install run test translations browser clean
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed translations
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile -d idp/translations -f --statistics
+
+# Browser tests drive Debian's Chromium (Playwright's own browser downloads are not used).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+run: install
+	$(BIN)/idp db upgrade
+	$(BIN)/idp demo
+	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT)
+
+test: install browser
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) instance *.egg-info .pytest_cache tests/artifacts

@@ -1,0 +1,85 @@
+"""Telekom identity provider: the OAuth 2.0 / OpenID Connect server behind "Belépés".
+
+``create_app(config=None, services=None)`` builds the Flask application; see
+DESIGN.md for the public contract and README.md for a tour.
+"""
+
+import logging
+
+from flask import Flask
+from flask import request
+from flask import session
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from idp.config import load_config
+from idp.errors import register_error_handlers
+from idp.extensions import babel
+from idp.extensions import csrf
+from idp.extensions import db
+from idp.extensions import migrate
+from idp.services import build_services
+
+MIGRATIONS_DIR = __path__[0] + "/migrations"
+
+
+def select_locale():
+    """``ui_locales`` of the request, then the visitor's choice, then Accept-Language."""
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    for tag in (request.values.get("ui_locales") or "").split():
+        if tag.split("-")[0].lower() in languages:
+            return tag.split("-")[0].lower()
+    if session.get("locale") in languages:
+        return session["locale"]
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def create_app(config=None, services=None):
+    app = Flask(__name__, instance_relative_config=False)
+    load_config(app, config)
+    if app.config["PROXY_HOPS"]:
+        hops = int(app.config["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    logging.basicConfig(level=logging.INFO)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    app.extensions["idp"] = build_services(app, services)
+
+    from idp import models  # noqa: F401  (registers the tables)
+    from idp.dev import bp as dev_bp
+    from idp.health import bp as health_bp
+    from idp.oidc.wiring import config_oauth
+    from idp.oidc.views import bp as oidc_bp
+
+    config_oauth(app)
+    app.register_blueprint(oidc_bp)
+    app.register_blueprint(health_bp)
+    app.register_blueprint(dev_bp)
+    register_error_handlers(app)
+
+    from idp.oidc.claims import scope_label
+
+    app.jinja_env.globals["scope_label"] = scope_label
+
+    from idp.cli import idp_group
+
+    app.cli.add_command(idp_group)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("X-Frame-Options", "DENY")
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; "
+                "form-action 'self' http: https:")
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app

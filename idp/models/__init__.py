@@ -1,0 +1,21 @@
+"""SQLAlchemy models, one module per domain."""
+
+from idp.models.account import TelekomAccount
+from idp.models.audit import AuditEvent
+from idp.models.client import OAuthClient
+from idp.models.company import BusinessUser
+from idp.models.company import Company
+from idp.models.company import PhoneLine
+from idp.models.otp import OtpChallenge
+from idp.models.outbox import OutboxMessage
+from idp.models.session import Consent
+from idp.models.session import Interaction
+from idp.models.session import LoginSession
+from idp.models.subscription import Subscription
+from idp.models.token import AuthorizationCode
+from idp.models.token import Token
+from idp.models.token import UsedAssertion
+
+__all__ = ["AuditEvent", "AuthorizationCode", "BusinessUser", "Company", "Consent", "Interaction",
+           "LoginSession", "OAuthClient", "OtpChallenge", "OutboxMessage", "PhoneLine",
+           "Subscription", "TelekomAccount", "Token", "UsedAssertion"]

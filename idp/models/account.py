@@ -1,0 +1,54 @@
+"""The consumer "Telekom account": one login for every subscription a person manages."""
+
+from idp.extensions import db
+from idp.models.base import UTCDateTime
+from idp.models.base import new_subject
+from idp.models.principal import KIND_ACCOUNT
+from idp.models.principal import PrincipalMixin
+
+
+class TelekomAccount(PrincipalMixin, db.Model):
+    __tablename__ = "telekom_accounts"
+    kind = KIND_ACCOUNT
+
+    id = db.Column(db.Integer, primary_key=True)
+    sub = db.Column(db.String(32), nullable=False, unique=True, default=new_subject)
+    email_address = db.Column(db.String(320), nullable=True, unique=True)
+    email_confirmed = db.Column(db.Boolean, nullable=False, default=False)
+    phone = db.Column(db.String(20), nullable=True, unique=True)  # E.164
+    phone_confirmed = db.Column(db.Boolean, nullable=False, default=False)
+    display_name = db.Column(db.String(200), nullable=True)
+    password_hash = db.Column(db.String(255), nullable=True)
+    facebook_id = db.Column(db.String(64), nullable=True, unique=True)
+    preferred_locale = db.Column(db.String(8), nullable=True)
+    disabled = db.Column(db.Boolean, nullable=False, default=False)
+    deleted_at = db.Column(UTCDateTime, nullable=True)
+    created_at = db.Column(UTCDateTime, nullable=False)
+
+    @property
+    def email(self):
+        return self.email_address
+
+    @property
+    def email_verified(self):
+        return self.email_confirmed
+
+    @property
+    def phone_number(self):
+        return self.phone
+
+    @property
+    def phone_number_verified(self):
+        return self.phone_confirmed
+
+    @property
+    def locale(self):
+        return self.preferred_locale
+
+    @property
+    def name(self):
+        return self.display_name or self.email_address or self.phone
+
+    @property
+    def identifier(self):
+        return self.email_address or self.phone

@@ -1,0 +1,74 @@
+"""Claims by scope (DESIGN.md §2), shared by the ID token, userinfo and the
+JWT access token so the three never disagree."""
+
+from authlib.oauth2.rfc6749.util import scope_to_list
+
+from idp.models.principal import KIND_BUSINESS
+
+#: scope -> the user claims it releases (the ``openid`` row is protocol claims).
+SCOPE_CLAIMS = {
+    "openid": ["sub"],
+    "profile": ["name", "preferred_username", "locale"],
+    "email": ["email", "email_verified"],
+    "phone": ["phone_number", "phone_number_verified"],
+    "company": ["company", "company_role"],
+    "permissions": ["permissions"],
+    "subscriptions": ["subscriptions"],
+}
+PROTOCOL_CLAIMS = ["iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp", "at_hash"]
+
+
+def claims_supported():
+    names = PROTOCOL_CLAIMS + [c for claims in SCOPE_CLAIMS.values() for c in claims]
+    return list(dict.fromkeys(names))
+
+
+def user_claims(principal, scope) -> dict:
+    """The user claims ``principal`` releases for ``scope`` (a string or list)."""
+    scopes = set(scope_to_list(scope) or [])
+    claims = {"sub": principal.sub}
+    if "profile" in scopes:
+        claims["name"] = principal.name
+        claims["preferred_username"] = principal.identifier
+        if principal.locale:
+            claims["locale"] = principal.locale
+    if "email" in scopes and principal.email:
+        claims["email"] = principal.email
+        claims["email_verified"] = bool(principal.email_verified)
+    if "phone" in scopes and principal.phone_number:
+        claims["phone_number"] = principal.phone_number
+        claims["phone_number_verified"] = bool(principal.phone_number_verified)
+    if "company" in scopes and principal.kind == KIND_BUSINESS:
+        claims["company"] = principal.company.claim()
+        claims["company_role"] = principal.company_role
+    if "permissions" in scopes:
+        claims["permissions"] = principal.permission_codes
+    if "subscriptions" in scopes:
+        claims["subscriptions"] = [s.claim() for s in principal.visible_subscriptions()]
+    return claims
+
+
+def access_token_claims(principal, scope) -> dict:
+    """What a resource server needs to authorize locally (RFC 9068 §2.2.3.1)."""
+    if principal is None:
+        return {}
+    full = user_claims(principal, scope)
+    return {k: full[k] for k in ("company", "permissions") if k in full}
+
+
+SCOPE_LABELS = {
+    "openid": "Azonosítás (bejelentkezés)",
+    "profile": "Név és felhasználónév",
+    "email": "E-mail-cím",
+    "phone": "Telefonszám",
+    "company": "Cég és szerepkör",
+    "permissions": "Jogosultságok",
+    "subscriptions": "Előfizetések",
+}
+
+
+def scope_label(scope):
+    from flask_babel import gettext
+
+    label = SCOPE_LABELS.get(scope)
+    return gettext(label) if label else scope

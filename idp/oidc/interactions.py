@@ -1,0 +1,91 @@
+"""The login seam (DESIGN.md §1): the authorization endpoint pauses a request
+in an ``Interaction`` and sends the browser to a login page; the page's flow
+ends by calling :func:`complete_login` with a :class:`LoginResult`, and the
+request resumes at ``/oauth/authorize/resume/<id>``."""
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from flask import current_app
+from flask import url_for
+
+from idp.errors import IdpError
+from idp.extensions import db
+from idp.models.session import Interaction
+from idp.oidc.sessions import browser_id
+from idp.oidc.sessions import start_login
+from idp.services import get_services
+
+PHONE_LOGIN_PATH = "/login/phone"
+BUSINESS_LOGIN_PATH = "/login"
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """What a login flow hands back: who, how (RFC 8176 ``amr``), how strongly, when."""
+
+    principal: object
+    amr: tuple
+    acr: str
+    auth_time: int
+
+
+class InteractionError(IdpError):
+    message = "A bejelentkezés lejárt vagy érvénytelen. Kérjük, kezdje újra az alkalmazásból."
+
+
+def create_interaction(client_id, params, prompt):
+    now = get_services().clock.now()
+    interaction = Interaction(
+        id=secrets.token_urlsafe(24),
+        browser_id=browser_id(),
+        client_id=client_id,
+        params=params,
+        prompt=prompt,
+        login_hint=(params.get("login_hint") or None),
+        created_at=now,
+        expires_at=now + timedelta(seconds=int(current_app.config["INTERACTION_TTL"])),
+    )
+    db.session.add(interaction)
+    return interaction
+
+
+def load_interaction(interaction_id) -> Interaction:
+    """The paused request, if it exists, is alive, and belongs to this browser."""
+    if not isinstance(interaction_id, str) or len(interaction_id) > 64:
+        raise InteractionError()
+    interaction = db.session.get(Interaction, interaction_id)
+    if (interaction is None or interaction.finished_at is not None
+            or interaction.expires_at <= get_services().clock.now()
+            or not secrets.compare_digest(interaction.browser_id, browser_id())):
+        raise InteractionError()
+    return interaction
+
+
+def login_page_url(interaction) -> str:
+    hint = (interaction.login_hint or "").strip()
+    path = PHONE_LOGIN_PATH if hint and "@" not in hint and any(c.isdigit() for c in hint) else BUSINESS_LOGIN_PATH
+    return path + "?" + urlencode({"interaction": interaction.id})
+
+
+def resume_url(interaction) -> str:
+    return url_for("oidc.resume", interaction_id=interaction.id)
+
+
+def complete_login(interaction_id, result: LoginResult) -> str:
+    """Finish the login of a paused request; returns where the browser goes next.
+
+    Call it from a flow once every step has passed. The browser's session is
+    rotated and the interaction is re-bound to the new browser id.
+    """
+    interaction = load_interaction(interaction_id)
+    login = start_login(result)
+    interaction.browser_id = login.browser_id
+    interaction.login_session_id = login.id
+    get_services().audit.record("login.succeeded", actor=result.principal.sub, subject=result.principal.sub,
+                                company_id=getattr(result.principal, "company_id", None),
+                                amr=list(result.amr), client_id=interaction.client_id)
+    db.session.commit()
+    return resume_url(interaction)

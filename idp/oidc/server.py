@@ -1,0 +1,93 @@
+"""Authlib's authorization server and resource protector, bound to our
+storage and our issuer."""
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer as FlaskAuthorizationServer
+from authlib.integrations.flask_oauth2 import ResourceProtector as FlaskResourceProtector
+from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Request
+from authlib.oauth2.rfc6749 import OAuth2Error
+from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2.rfc6750 import BearerTokenValidator
+from authlib.oauth2.rfc6750 import InvalidTokenError
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from flask import Response
+from flask import current_app
+from flask import json
+from flask import request as flask_request
+from joserfc import jwt
+from joserfc.errors import JoseError
+
+
+class IssuerOAuth2Request(FlaskOAuth2Request):
+    """The request URI as the public issuer sees it (the app may sit behind a
+    TLS-terminating proxy), so Authlib's transport check judges the real URL."""
+
+    def __init__(self, request):
+        super().__init__(request)
+        self.uri = current_app.config["ISSUER"] + request.full_path.rstrip("?")
+
+
+class StoredAuthorizationRequest(OAuth2Request):
+    """An authorization request rebuilt from a paused interaction's parameters."""
+
+    def __init__(self, params: dict):
+        super().__init__("GET", current_app.config["ISSUER"] + "/oauth/authorize")
+        self.payload = BasicOAuth2Payload(dict(params))
+        self._args = dict(params)
+
+    @property
+    def args(self):
+        return self._args
+
+    @property
+    def form(self):
+        return {}
+
+
+class AuthorizationServer(FlaskAuthorizationServer):
+    def create_oauth2_request(self, request):
+        if isinstance(request, OAuth2Request):
+            return request
+        return IssuerOAuth2Request(flask_request)
+
+    def query_client(self, client_id):
+        from idp.models.client import OAuthClient
+
+        if not isinstance(client_id, str) or len(client_id) > 64:
+            return None
+        return OAuthClient.query.filter_by(client_id=client_id, disabled=False).one_or_none()
+
+
+class ResourceProtector(FlaskResourceProtector):
+    def acquire_token_or_respond(self, scopes):
+        """The valid token, or the RFC 6750 §3 error response to return."""
+        try:
+            return self.acquire_token(scopes)
+        except OAuth2Error as error:
+            return Response(json.dumps(dict(error.get_body())), status=error.status_code,
+                            headers=error.get_headers())
+
+
+class JwtAccessTokenValidator(BearerTokenValidator):
+    """Our access tokens are JWTs (RFC 9068) *and* rows: the signature proves
+    we issued it, the row tells whether it was revoked since."""
+
+    def authenticate_token(self, token_string):
+        from idp.oidc.tokens import find_token
+        from idp.services import get_services
+
+        if not token_string or len(token_string) > 8192:
+            return None
+        try:
+            claims = jwt.decode(token_string, get_services().keys.verification_keys()).claims
+        except (JoseError, ValueError):
+            return None
+        if claims.get("iss") != current_app.config["ISSUER"]:
+            return None
+        row, kind = find_token(token_string, "access_token")
+        return row if kind == "access_token" else None
+
+    def validate_token(self, token, scopes, request):
+        super().validate_token(token, scopes, request)
+        if token.subject is not None and token.get_user() is None:
+            raise InvalidTokenError()
+

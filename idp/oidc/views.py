@@ -1,0 +1,186 @@
+"""HTTP glue of the protocol endpoints (DESIGN.md §3). Protocol decisions live
+in Authlib and ``idp.grants``; this module only adapts requests and commits."""
+
+from authlib.oauth2.rfc6749 import OAuth2Error
+from flask import Blueprint
+from flask import abort
+from flask import current_app
+from flask import jsonify
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask_wtf import FlaskForm
+from wtforms import SubmitField
+
+from idp.extensions import authorization
+from idp.extensions import csrf
+from idp.extensions import db
+from idp.extensions import require_oauth
+from idp.models.session import Consent
+from idp.oidc.authorize import AuthorizeError
+from idp.oidc.authorize import error_page
+from idp.oidc.authorize import process_authorization
+from idp.oidc.authorize import redirect_error
+from idp.oidc.claims import user_claims
+from idp.oidc.discovery import provider_metadata
+from idp.oidc.interactions import InteractionError
+from idp.oidc.interactions import load_interaction
+from idp.oidc.interactions import resume_url
+from idp.oidc.server import StoredAuthorizationRequest
+from idp.oidc.sessions import current_login
+from idp.services import get_services
+
+bp = Blueprint("oidc", __name__)
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+LONG_PARAMETERS = {"client_assertion", "id_token_hint", "token"}
+
+
+@bp.before_request
+def refuse_malformed_parameters():
+    """RFC 6749 §3.1/§3.2: parameters appear at most once; and we bound their size."""
+    limit = int(current_app.config["MAX_PARAM_LENGTH"])
+    values = request.values
+    for key in values:
+        items = values.getlist(key)
+        if len(items) > 1 and request.endpoint != "oidc.authorize":
+            return oauth_json_error("invalid_request", f"Parameter {key[:40]!s} repeated")
+        if len(key) > 128 or any(len(v) > (4 * limit if key in LONG_PARAMETERS else limit) for v in items):
+            if request.endpoint in ("oidc.authorize",):
+                return error_page(None)
+            return oauth_json_error("invalid_request", "Parameter too long")
+    return None
+
+
+def oauth_json_error(error, description, status=400):
+    response = jsonify(error=error, error_description=description.encode("ascii", "replace").decode())
+    response.status_code = status
+    response.headers.update(NO_STORE)
+    return response
+
+
+@bp.route("/.well-known/openid-configuration")
+@bp.route("/.well-known/oauth-authorization-server")
+def discovery():
+    response = jsonify(provider_metadata())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.route("/jwks.json")
+def jwks():
+    response = jsonify(get_services().keys.public_jwks())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.route("/oauth/authorize", methods=["GET", "POST"])
+@csrf.exempt
+def authorize():
+    return process_authorization(authorization.create_oauth2_request(None))
+
+
+@bp.route("/oauth/authorize/resume/<interaction_id>")
+def resume(interaction_id):
+    try:
+        interaction = load_interaction(interaction_id)
+    except InteractionError as error:
+        return error_page(error.message)
+    return process_authorization(StoredAuthorizationRequest(interaction.params), interaction)
+
+
+class ConsentForm(FlaskForm):
+    allow = SubmitField("Engedélyezem")
+    deny = SubmitField("Elutasítom")
+
+
+@bp.route("/oauth/consent/<interaction_id>", methods=["GET", "POST"])
+def consent(interaction_id):
+    try:
+        interaction = load_interaction(interaction_id)
+    except InteractionError as error:
+        return error_page(error.message)
+    login, principal = current_login()
+    client = authorization.query_client(interaction.client_id)
+    if principal is None or client is None or interaction.prompt != "consent":
+        return error_page(InteractionError.message)
+    oauth_request = StoredAuthorizationRequest(interaction.params)
+    scopes = client.get_allowed_scope(oauth_request.payload.scope).split()
+    form = ConsentForm()
+    if form.validate_on_submit():
+        if form.deny.data:
+            interaction.finished_at = get_services().clock.now()
+            db.session.commit()
+            error = AuthorizeError("access_denied", "The user denied the request",
+                                   interaction.params.get("redirect_uri") or client.get_default_redirect_uri())
+            return redirect_error(error, interaction.params.get("state"))
+        remember_consent(client, principal, scopes)
+        interaction.consent_granted_at = get_services().clock.now()
+        db.session.commit()
+        return redirect(resume_url(interaction))
+    return render_template("consent.html", form=form, client=client, scopes=scopes, principal=principal)
+
+
+def remember_consent(client, principal, scopes):
+    clock = get_services().clock
+    row = Consent.query.filter_by(client_id=client.client_id, principal_kind=principal.kind,
+                                  subject=principal.sub).one_or_none()
+    if row is None:
+        row = Consent(client_id=client.client_id, principal_kind=principal.kind, subject=principal.sub,
+                      scope="", updated_at=clock.now())
+        db.session.add(row)
+    row.scope = " ".join(sorted(set(row.scope.split()) | set(scopes)))
+    row.updated_at = clock.now()
+    get_services().audit.record("oauth.consent_granted", actor=principal.sub, subject=principal.sub,
+                                client_id=client.client_id, scope=row.scope)
+
+
+@bp.route("/oauth/token", methods=["POST"])
+@csrf.exempt
+def token():
+    if request.mimetype != "application/x-www-form-urlencoded":
+        return oauth_json_error("invalid_request", "Use application/x-www-form-urlencoded")
+    if not request.form.get("grant_type"):
+        return oauth_json_error("invalid_request", "Missing grant_type")
+    return committed(authorization.create_token_response())
+
+
+@bp.route("/oauth/revoke", methods=["POST"])
+@csrf.exempt
+def revoke():
+    return committed(authorization.create_endpoint_response("revocation"))
+
+
+@bp.route("/oauth/introspect", methods=["POST"])
+@csrf.exempt
+def introspect():
+    return committed(authorization.create_endpoint_response("introspection"))
+
+
+def committed(response):
+    """Keep what a successful call wrote; drop anything half-written by a failed one."""
+    if response.status_code == 200:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    response.headers.update(NO_STORE)
+    return response
+
+
+@bp.route("/oauth/userinfo", methods=["GET", "POST"])
+@csrf.exempt
+def userinfo():
+    token = require_oauth.acquire_token_or_respond(["openid"])
+    if not hasattr(token, "get_user"):
+        return token
+    principal = token.get_user()
+    if principal is None:
+        abort(401)
+    response = jsonify(user_claims(principal, token.scope))
+    response.headers.update(NO_STORE)
+    return response
+
+
+__all__ = ["bp", "OAuth2Error"]

@@ -1,0 +1,73 @@
+"""External effects behind small interfaces (DESIGN.md §1, STYLE.md "Services").
+
+``build_services(app)`` creates every service from the app's configuration;
+``create_app(services=...)`` replaces any of them (tests swap the clock, the SMS
+gateway, the mailer). They live in ``app.extensions["idp"]``; code reaches them
+with :func:`get_services`.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+from werkzeug.utils import import_string
+
+from idp.errors import ConfigurationError
+from idp.services.audit import DatabaseAuditLog
+from idp.services.keys import KeyStore
+
+
+@dataclass
+class Services:
+    clock: object
+    sms: object
+    mailer: object
+    audit: object
+    keys: object
+
+
+SMS_BACKENDS = {
+    "outbox": "idp.services.sms:OutboxSmsSender",
+    "http": "idp.services.sms:HttpGatewaySmsSender",
+}
+MAIL_BACKENDS = {
+    "outbox": "idp.services.mail:OutboxMailer",
+    "smtp": "idp.services.mail:SmtpMailer",
+}
+
+
+def _backend(name, aliases, setting):
+    path = aliases.get(name, name)
+    try:
+        return import_string(path.replace(":", "."))
+    except ImportError:
+        raise ConfigurationError(
+            f"{setting}={name!r} is unknown: use one of {', '.join(sorted(aliases))}.") from None
+
+
+def build_services(app, overrides=None):
+    config = app.config
+    overrides = dict(overrides or {})
+    clock = overrides.pop("clock", None) or _backend(config["CLOCK_BACKEND"], {}, "IDP_CLOCK_BACKEND")()
+    services = Services(
+        clock=clock,
+        sms=None,
+        mailer=None,
+        audit=DatabaseAuditLog(clock),
+        keys=KeyStore(Path(config["KEYS_DIR"]), clock,
+                      overlap=int(config["KEY_ROTATION_OVERLAP"]),
+                      retire_after=int(config["KEY_RETIRE_AFTER"])),
+    )
+    if "sms" not in overrides:
+        services.sms = _backend(config["SMS_BACKEND"], SMS_BACKENDS, "IDP_SMS_BACKEND").from_config(config, clock)
+    if "mailer" not in overrides:
+        services.mailer = _backend(config["MAIL_BACKEND"], MAIL_BACKENDS, "IDP_MAIL_BACKEND").from_config(config, clock)
+    for name, service in overrides.items():
+        if not hasattr(services, name):
+            raise ValueError(f"Unknown service {name!r}")
+        setattr(services, name, service)
+    return services
+
+
+def get_services(app=None) -> Services:
+    return (app or current_app).extensions["idp"]

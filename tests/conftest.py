@@ -1,0 +1,145 @@
+"""Fixtures: a migrated database per test (a copy of one migrated template),
+signing keys per test (a copy of one generated set), a frozen clock, the
+Flask test client, a live server on a loopback port, and the login seam."""
+
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+from urllib.parse import parse_qs
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Blueprint
+from flask import redirect
+from flask import request
+from werkzeug.serving import make_server
+
+from idp import create_app
+from idp.extensions import db
+from idp.models.principal import find_principal
+from idp.oidc.interactions import LoginResult
+from idp.oidc.interactions import complete_login
+from idp.services import get_services
+from idp.services.clock import FrozenClock
+from idp.services.keys import KeyStore
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+test_login = Blueprint("test_login", __name__)
+
+
+@test_login.route("/test/login")
+def login_through_seam():
+    """Test-only stand-in for a login page: finishes the paused request as the
+    principal named in the query, through the real seam."""
+    principal = find_principal(request.args["kind"], request.args["sub"])
+    result = LoginResult(principal=principal, amr=tuple(request.args.get("amr", "pwd sms").split()),
+                         acr=request.args.get("acr", "urn:telekom:acr:2fa"),
+                         auth_time=get_services().clock.timestamp())
+    return redirect(complete_login(request.args["interaction"], result))
+
+
+@pytest.fixture(scope="session")
+def template_dir(tmp_path_factory):
+    """One migrated database and one key set, copied into every test."""
+    base = tmp_path_factory.mktemp("template")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{base / 'idp.db'}",
+                      "KEYS_DIR": str(base / "keys"), "ISSUER": "http://localhost"})
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        db.engine.dispose()
+    KeyStore(base / "keys", FrozenClock()).ensure()
+    return base
+
+
+@pytest.fixture
+def clock():
+    return FrozenClock()
+
+
+@pytest.fixture
+def make_app(template_dir, tmp_path, clock):
+    """Build an app on this test's copy of the database and keys."""
+    created = []
+
+    def factory(issuer="http://localhost", services=None, **config):
+        target = tmp_path / f"app{len(created)}"
+        target.mkdir()
+        shutil.copy(template_dir / "idp.db", target / "idp.db")
+        shutil.copytree(template_dir / "keys", target / "keys")
+        settings = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{target / 'idp.db'}",
+                    "KEYS_DIR": str(target / "keys"), "ISSUER": issuer,
+                    "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"timeout": 15}}}
+        settings.update(config)
+        services = {"clock": clock, **(services or {})}
+        app = create_app(settings, services=services)
+        app.register_blueprint(test_login)
+        created.append(app)
+        return app
+
+    yield factory
+    for app in created:
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    app = make_app()
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class LiveServer:
+    def __init__(self, app, port):
+        self.app = app
+        self.url = f"http://127.0.0.1:{port}"
+        self._server = make_server("127.0.0.1", port, app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._server.shutdown()
+        self._thread.join(5)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(make_app):
+    port = free_port()
+    app = make_app(issuer=f"http://127.0.0.1:{port}")
+    server = LiveServer(app, port).start()
+    time.sleep(0.05)
+    with app.app_context():
+        yield server
+    server.stop()
+
+
+def interaction_from(location):
+    """The interaction id of a redirect to a login page."""
+    return parse_qs(urlsplit(location).query)["interaction"][0]
+
+
+def login_url(location, principal, amr="pwd sms", acr="urn:telekom:acr:2fa"):
+    """Where a test browser goes to finish the login the authorize endpoint asked for."""
+    from urllib.parse import urlencode
+
+    return "/test/login?" + urlencode({"interaction": interaction_from(location), "kind": principal.kind,
+                                       "sub": principal.sub, "amr": amr, "acr": acr})
