@@ -7,6 +7,7 @@ DESIGN.md for the public contract and README.md for a tour.
 import logging
 
 from flask import Flask
+from flask_babel import get_locale
 from flask import request
 from flask import session
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -23,13 +24,16 @@ MIGRATIONS_DIR = __path__[0] + "/migrations"
 
 
 def select_locale():
-    """``ui_locales`` of the request, then the visitor's choice, then Accept-Language."""
+    """``ui_locales`` of the request, then the one remembered from the
+    authorization request, then Accept-Language, then Hungarian."""
     from flask import current_app
 
+    from idp.oidc.sessions import preferred_locale
+
     languages = current_app.config["LANGUAGES"]
-    for tag in (request.values.get("ui_locales") or "").split():
-        if tag.split("-")[0].lower() in languages:
-            return tag.split("-")[0].lower()
+    chosen = preferred_locale(request.values.get("ui_locales"), languages)
+    if chosen:
+        return chosen
     if session.get("locale") in languages:
         return session["locale"]
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
@@ -64,6 +68,7 @@ def create_app(config=None, services=None):
     from idp.oidc.claims import scope_label
 
     app.jinja_env.globals["scope_label"] = scope_label
+    app.jinja_env.globals["get_locale"] = get_locale
 
     from idp.cli import idp_group
 

@@ -20,6 +20,7 @@ from idp.oidc.interactions import create_interaction
 from idp.oidc.interactions import login_page_url
 from idp.oidc.interactions import resume_url
 from idp.oidc.sessions import current_login
+from idp.oidc.sessions import remember_locale
 from idp.services import get_services
 
 SUPPORTED_PROMPTS = {"none", "login", "consent", "select_account"}
@@ -63,6 +64,7 @@ def process_authorization(oauth_request, interaction=None):
         return error_page(None)
     if "openid" in (scope_to_list(oauth_request.scope) or []) and not data.get("redirect_uri"):
         return error_page(None)
+    remember_locale(data.get("ui_locales"))
     try:
         check_oidc_parameters(data, redirect_uri)
         return decide(grant, oauth_request, redirect_uri, interaction)

@@ -2,6 +2,7 @@
 JWT access token so the three never disagree."""
 
 from authlib.oauth2.rfc6749.util import scope_to_list
+from flask_babel import lazy_gettext
 
 from idp.models.principal import KIND_BUSINESS
 
@@ -57,18 +58,15 @@ def access_token_claims(principal, scope) -> dict:
 
 
 SCOPE_LABELS = {
-    "openid": "Azonosítás (bejelentkezés)",
-    "profile": "Név és felhasználónév",
-    "email": "E-mail-cím",
-    "phone": "Telefonszám",
-    "company": "Cég és szerepkör",
-    "permissions": "Jogosultságok",
-    "subscriptions": "Előfizetések",
+    "openid": lazy_gettext("Azonosítás (bejelentkezés)"),
+    "profile": lazy_gettext("Név és felhasználónév"),
+    "email": lazy_gettext("E-mail-cím"),
+    "phone": lazy_gettext("Telefonszám"),
+    "company": lazy_gettext("Cég és szerepkör"),
+    "permissions": lazy_gettext("Jogosultságok"),
+    "subscriptions": lazy_gettext("Előfizetések"),
 }
 
 
 def scope_label(scope):
-    from flask_babel import gettext
-
-    label = SCOPE_LABELS.get(scope)
-    return gettext(label) if label else scope
+    return str(SCOPE_LABELS.get(scope, scope))

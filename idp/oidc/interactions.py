@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from flask import current_app
 from flask import url_for
+from flask_babel import lazy_gettext
 
 from idp.errors import IdpError
 from idp.extensions import db
@@ -33,7 +34,7 @@ class LoginResult:
 
 
 class InteractionError(IdpError):
-    message = "A bejelentkezés lejárt vagy érvénytelen. Kérjük, kezdje újra az alkalmazásból."
+    message = lazy_gettext("A bejelentkezés lejárt vagy érvénytelen. Kérjük, kezdje újra az alkalmazásból.")
 
 
 def create_interaction(client_id, params, prompt):

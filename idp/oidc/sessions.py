@@ -36,13 +36,32 @@ def current_login():
     return login, principal
 
 
+def preferred_locale(ui_locales, languages):
+    """The first of the space-separated BCP 47 tags in ``ui_locales`` we speak."""
+    for tag in (ui_locales or "").split()[:10]:
+        language = tag.split("-")[0].lower()
+        if language in languages:
+            return language
+    return None
+
+
+def remember_locale(ui_locales):
+    """OIDC Core §3.1.2.1 ``ui_locales``: keep it for the pages of this login."""
+    chosen = preferred_locale(ui_locales, current_app.config["LANGUAGES"])
+    if chosen:
+        session["locale"] = chosen
+
+
 def start_login(result) -> LoginSession:
     """Record a finished login and rotate the browser's ids (no session fixation)."""
     clock = get_services().clock
     previous, _ = current_login()
     if previous is not None:
         previous.ended_at = clock.now()
+    locale = session.get("locale")
     session.clear()
+    if locale:
+        session["locale"] = locale
     login = LoginSession(
         id=secrets.token_urlsafe(24),
         browser_id=browser_id(),

@@ -9,6 +9,7 @@ from flask import jsonify
 from flask import redirect
 from flask import render_template
 from flask import request
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import SubmitField
 
@@ -92,8 +93,8 @@ def resume(interaction_id):
 
 
 class ConsentForm(FlaskForm):
-    allow = SubmitField("Engedélyezem")
-    deny = SubmitField("Elutasítom")
+    allow = SubmitField(lazy_gettext("Engedélyezem"))
+    deny = SubmitField(lazy_gettext("Elutasítom"))
 
 
 @bp.route("/oauth/consent/<interaction_id>", methods=["GET", "POST"])
