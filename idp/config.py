@@ -12,6 +12,12 @@ from idp.errors import ConfigurationError
 
 OUTBOX_BACKENDS = {"outbox"}
 
+#: Secrets and credentials are taken from ``IDP_*`` verbatim: ``from_prefixed_env``
+#: parses values as JSON, which would turn an all-digit secret into an int (and
+#: Flask's session signer then fails on every request).
+VERBATIM_SETTINGS = ("SECRET_KEY", "SMS_GATEWAY_TOKEN", "MAIL_USERNAME", "MAIL_PASSWORD",
+                     "FACEBOOK_CLIENT_ID", "FACEBOOK_CLIENT_SECRET")
+
 
 def load_config(app, overrides=None):
     """Defaults → ``IDP_CONFIG`` file → ``IDP_*`` environment → ``overrides``."""
@@ -20,6 +26,9 @@ def load_config(app, overrides=None):
     if config_file:
         _load_file(app, Path(config_file))
     app.config.from_prefixed_env("IDP")
+    for name in VERBATIM_SETTINGS:
+        if "IDP_" + name in os.environ:
+            app.config[name] = os.environ["IDP_" + name]
     if overrides:
         app.config.update(overrides)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):

@@ -156,6 +156,10 @@ class KeyStore:
 
     def rotate(self) -> list[KeyEntry]:
         """Add a new key per algorithm, activating after the overlap; drop retired keys."""
+        # A fresh directory first gets keys that sign now: otherwise nothing
+        # could sign until the successors activate. (Not nested in the lock
+        # below: flock on a second descriptor of the same file would block.)
+        self._ensure()
         with self._locked():
             entries = self._read_unlocked()
             now = self.clock.timestamp()
