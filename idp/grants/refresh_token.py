@@ -32,6 +32,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             return None
         if not row.refresh_is_usable(services.clock.timestamp()):
             return None
+        if row.subject is not None and row.get_user() is None:
+            # The principal was disabled or deleted: the grant is gone (invalid_grant,
+            # not Authlib's invalid_request "There is no 'user' for this token").
+            return None
         claimed = (Token.query
                    .filter(Token.id == row.id, Token.refresh_used_at.is_(None),
                            Token.refresh_revoked_at.is_(None))

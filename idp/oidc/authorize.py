@@ -120,7 +120,8 @@ def login_required_again(login, data, prompts):
         return True
     max_age = data.get("max_age")
     now = get_services().clock.timestamp()
-    if max_age is not None and now - login.auth_time > int(max_age):
+    # OIDC Core §3.1.2.1: max_age=0 is equivalent to prompt=login.
+    if max_age is not None and (int(max_age) == 0 or now - login.auth_time > int(max_age)):
         return True
     wanted = (data.get("acr_values") or "").split()
     return ACR_TWO_FACTORS in wanted and login.acr != ACR_TWO_FACTORS

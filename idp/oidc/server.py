@@ -7,6 +7,7 @@ from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Request
 from authlib.oauth2.rfc6749 import OAuth2Error
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6750 import BearerTokenValidator
+from authlib.oauth2.rfc6750 import InsufficientScopeError
 from authlib.oauth2.rfc6750 import InvalidTokenError
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from flask import Response
@@ -63,8 +64,19 @@ class ResourceProtector(FlaskResourceProtector):
         try:
             return self.acquire_token(scopes)
         except OAuth2Error as error:
-            return Response(json.dumps(dict(error.get_body())), status=error.status_code,
-                            headers=error.get_headers())
+            return self.error_response(error, scopes)
+
+    @staticmethod
+    def error_response(error, scopes=()):
+        """RFC 6750 §3 (and OIDC Core §5.3.3): the error in the body and in
+        ``WWW-Authenticate``, which Authlib leaves out for insufficient_scope."""
+        headers = error.get_headers()
+        if isinstance(error, InsufficientScopeError):
+            challenge = f'Bearer error="{error.error}", error_description="{error.get_error_description()}"'
+            if scopes:
+                challenge += f', scope="{" ".join(scopes)}"'
+            headers.append(("WWW-Authenticate", challenge))
+        return Response(json.dumps(dict(error.get_body())), status=error.status_code, headers=headers)
 
 
 class JwtAccessTokenValidator(BearerTokenValidator):

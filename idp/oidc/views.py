@@ -2,8 +2,8 @@
 in Authlib and ``idp.grants``; this module only adapts requests and commits."""
 
 from authlib.oauth2.rfc6749 import OAuth2Error
+from authlib.oauth2.rfc6750 import InvalidTokenError
 from flask import Blueprint
-from flask import abort
 from flask import current_app
 from flask import jsonify
 from flask import redirect
@@ -178,7 +178,8 @@ def userinfo():
         return token
     principal = token.get_user()
     if principal is None:
-        abort(401)
+        # A client_credentials token: it has no end-user (RFC 6750 §3.1 invalid_token).
+        return require_oauth.error_response(InvalidTokenError("The access token has no end-user"))
     response = jsonify(user_claims(principal, token.scope))
     response.headers.update(NO_STORE)
     return response
