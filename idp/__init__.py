@@ -17,6 +17,7 @@ from idp.errors import register_error_handlers
 from idp.extensions import babel
 from idp.extensions import csrf
 from idp.extensions import db
+from idp.extensions import limiter
 from idp.extensions import migrate
 from idp.services import build_services
 
@@ -50,18 +51,23 @@ def create_app(config=None, services=None):
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     csrf.init_app(app)
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     app.extensions["idp"] = build_services(app, services)
 
     from idp import models  # noqa: F401  (registers the tables)
     from idp.dev import bp as dev_bp
+    from idp.flows.pages import bp as login_bp
     from idp.health import bp as health_bp
+    from idp.home import bp as home_bp
     from idp.oidc.wiring import config_oauth
     from idp.oidc.views import bp as oidc_bp
 
     config_oauth(app)
     app.register_blueprint(oidc_bp)
+    app.register_blueprint(login_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(home_bp)
     app.register_blueprint(dev_bp)
     register_error_handlers(app)
 

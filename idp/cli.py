@@ -119,6 +119,64 @@ def client_create(as_json, name, redirect_uris, public, first_party, scope, gran
     emit(as_json, document, lines)
 
 
+# --- companies and users --------------------------------------------------------
+@idp_group.group("company", help="Companies (registered by customer service).")
+def company_group():
+    pass
+
+
+@company_group.command("create", help="Register a company and its main admin (admin@SLUG).")
+@json_option
+@click.argument("slug")
+@click.option("--name", required=True)
+@click.option("--admin-email", required=True)
+@click.option("--admin-phone", required=True, help="Mobile number, e.g. 301234567")
+@click.option("--no-sms-login", is_flag=True, help="Log in without the SMS code (not recommended).")
+def company_create(as_json, slug, name, admin_email, admin_phone, no_sms_login):
+    from idp.companies import RegistrationError
+    from idp.companies import create_company
+
+    try:
+        company, admin = create_company(slug, name, admin_email, admin_phone,
+                                        sms_login_required=not no_sms_login)
+    except RegistrationError as error:
+        fail(error.message)
+    document = {"company": {"id": company.public_id, "slug": company.slug, "name": company.name,
+                            "sms_login_required": company.sms_login_required},
+                "admin": {"identifier": admin.user.identifier, "sub": admin.user.sub,
+                          "email": admin.user.email_address, "phone": admin.user.phone}}
+    emit(as_json, document, [f"Company {company.slug} ({company.name}) registered.",
+                             f"Main admin {admin.user.identifier}: temporary password emailed to "
+                             f"{admin.user.email_address}."])
+
+
+@idp_group.group("user", help="Business users.")
+def user_group():
+    pass
+
+
+@user_group.command("create", help="Create USER@SLUG; a temporary password is emailed.")
+@json_option
+@click.argument("identifier")
+@click.option("--email", required=True)
+@click.option("--phone", required=True, help="Mobile number, e.g. 301234567")
+@click.option("--name", "display_name", default=None)
+@click.option("--permission", "permissions", multiple=True, help="Permission code (repeatable).")
+def user_create(as_json, identifier, email, phone, display_name, permissions):
+    from idp.companies import RegistrationError
+    from idp.companies import create_user
+
+    try:
+        registered = create_user(identifier, email, phone, permissions, display_name)
+    except RegistrationError as error:
+        fail(error.message)
+    user = registered.user
+    document = {"identifier": user.identifier, "sub": user.sub, "email": user.email_address,
+                "phone": user.phone, "permissions": user.permission_codes}
+    emit(as_json, document, [f"User {user.identifier} created; temporary password emailed to "
+                             f"{user.email_address}."])
+
+
 # --- outbox ---------------------------------------------------------------------
 @idp_group.command("outbox", help="The newest SMS and emails of the development outbox.")
 @json_option

@@ -37,6 +37,7 @@ def load_config(app, overrides=None):
     if not app.config.get("KEYS_DIR"):
         app.config["KEYS_DIR"] = str(Path(app.root_path).parent / "keys")
     app.config["ISSUER"] = str(app.config["ISSUER"]).rstrip("/")
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     validate_config(app.config)
 
 

@@ -41,18 +41,46 @@ def ensure_demo_client(issuer):
     return client
 
 
+DEMO_COMPANY = {"slug": "demo", "name": "Demo Kft.", "admin_email": "admin@demo.example",
+                "admin_phone": "+36301110001"}
+DEMO_USERS = [
+    {"identifier": "anna@demo", "email": "anna@demo.example", "phone": "+36301110002",
+     "display_name": "Kovács Anna", "permissions": ["invoices.view", "invoices.pay", "usage.view"]},
+]
+
+
+def ensure_demo_company():
+    from idp.companies import create_company
+    from idp.companies import create_user
+    from idp.models.company import BusinessUser
+    from idp.models.company import Company
+
+    company = Company.query.filter_by(slug=DEMO_COMPANY["slug"]).one_or_none()
+    if company is None:
+        company, _ = create_company(**DEMO_COMPANY)
+    for spec in DEMO_USERS:
+        username = spec["identifier"].split("@")[0]
+        if not BusinessUser.query.filter_by(company_id=company.id, username=username).first():
+            create_user(spec["identifier"], spec["email"], spec["phone"], spec["permissions"],
+                        spec["display_name"])
+    return company
+
+
 def seed_demo(app):
     issuer = app.config["ISSUER"]
     from idp.services import get_services
 
     get_services().keys.ensure()
     client = ensure_demo_client(issuer)
+    company = ensure_demo_company()
     document = {
         "issuer": issuer,
         "client": {"client_id": client.client_id, "redirect_uri": issuer + "/dev/callback", "public": True},
         "authorize_url": demo_authorize_url(issuer),
         "code_verifier": DEMO_CODE_VERIFIER,
         "outbox": issuer + "/dev/outbox",
+        "company": {"slug": company.slug, "name": company.name},
+        "users": ["admin@demo"] + [u["identifier"] for u in DEMO_USERS],
     }
     lines = [
         f"Demo relying party: client_id={client.client_id} (public, PKCE S256, first-party)",
@@ -60,5 +88,9 @@ def seed_demo(app):
         f"  {document['authorize_url']}",
         f"The code arrives at {issuer}/dev/callback, which shows how to exchange it.",
         f"Every SMS and email sent in development: {document['outbox']}",
+        f"Demo company {company.slug} ({company.name}): log in at {issuer}/login as "
+        + " or ".join(document["users"]) + ".",
+        "Their temporary passwords were emailed when they were created: read them in the outbox "
+        "(or `idp outbox`); SMS codes arrive there too.",
     ]
     return document, lines

@@ -46,6 +46,10 @@ def register_error_handlers(app):
         for key, value in error.get_headers():
             if key.lower() != "content-type":
                 response.headers[key] = value
+        if error.code == 429 and "Retry-After" not in response.headers:
+            retry_after = _rate_limit_retry_after()
+            if retry_after:
+                response.headers["Retry-After"] = str(retry_after)
         return response
 
     @app.errorhandler(Exception)
@@ -54,6 +58,19 @@ def register_error_handlers(app):
         if wants_json():
             return jsonify(error="server_error", error_description="Internal server error"), 500
         return render_template("error.html", status=500, error=None), 500
+
+
+def _rate_limit_retry_after():
+    """Seconds until the Flask-Limiter limit this request broke lets it through again."""
+    import math
+    import time
+
+    from idp.extensions import limiter
+
+    limit = limiter.current_limit
+    if limit is None or not limit.breached:
+        return None
+    return max(1, math.ceil(limit.reset_at - time.time()))
 
 
 def _oauth_code(status):

@@ -1,6 +1,8 @@
 """Extensions, created unbound and initialised in :func:`idp.create_app`."""
 
+from flask import request
 from flask_babel import Babel
+from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -22,5 +24,8 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
+# Per-client-IP limits (DESIGN.md §4a); the peer address, or X-Forwarded-For
+# through IDP_PROXY_HOPS trusted proxies (ProxyFix rewrites remote_addr).
+limiter = Limiter(key_func=lambda: request.remote_addr or "unknown", strategy="fixed-window")
 authorization = AuthorizationServer()
 require_oauth = ResourceProtector()

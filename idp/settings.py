@@ -57,3 +57,31 @@ WTF_CSRF_TIME_LIMIT = 3600
 SESSION_COOKIE_NAME = "idp_session"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+
+# Passwords (argon2id; OWASP minimum) and temporary passwords.
+PASSWORD_HASH_TIME_COST = 2
+PASSWORD_HASH_MEMORY_COST = 19456  # KiB
+PASSWORD_HASH_PARALLELISM = 1
+TEMP_PASSWORD_TTL = 7 * 86400
+
+# One-time codes.
+OTP_TTL = 300
+OTP_MAX_ATTEMPTS = 5
+LOGIN_FLOW_TTL = 15 * 60
+
+# Throttles (DESIGN.md §4a).
+PASSWORD_DELAY_AFTER = 5  # from the 5th wrong password a growing delay ...
+PASSWORD_DELAY_MAX = 30  # ... of 1, 2, 4 ... seconds, at most this many
+PASSWORD_LOCK_AFTER = 20  # the 20th locks the identifier ...
+PASSWORD_LOCK_SECONDS = 15 * 60  # ... for 15 minutes
+PASSWORD_FAILURE_WINDOW = 3600  # wrong passwords are counted over this window
+IP_PASSWORD_FAILURES_PER_HOUR = 100
+SMS_RESEND_COOLDOWN = 30
+SMS_PER_PRINCIPAL_PER_HOUR = 5
+SMS_PER_IP_PER_HOUR = 30
+# Flask-Limiter's own headers would put Retry-After on every response and overwrite the
+# Retry-After of our own throttles (a 30 s resend cooldown became 3600); a breach of one of its
+# limits gets Retry-After from idp.errors instead.
+RATELIMIT_HEADERS_ENABLED = False
+RATELIMIT_KEY_PREFIX = "idp"
+SMS_DAILY_BUDGET = 10_000

@@ -24,6 +24,7 @@ from idp.oidc.interactions import complete_login
 from idp.services import get_services
 from idp.services.clock import FrozenClock
 from idp.services.keys import KeyStore
+from tests.login_helpers import Browser
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
@@ -78,6 +79,7 @@ def make_app(template_dir, tmp_path, clock):
         services = {"clock": clock, **(services or {})}
         app = create_app(settings, services=services)
         app.register_blueprint(test_login)
+        app.test_client_class = Browser
         created.append(app)
         return app
 

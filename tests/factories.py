@@ -48,3 +48,10 @@ def make_phone_line(company=None, number=None, permissions=()):
     db.session.add(line)
     db.session.commit()
     return line
+
+
+def make_login_user(company=None, password="Helyes-jelszo-2024!", **fields):
+    """A business user with a permanent (not temporary) password set."""
+    fields.setdefault("password_temporary", False)
+    fields.setdefault("password_hash", get_services().passwords.hash(password))
+    return make_user(company=company, **fields)

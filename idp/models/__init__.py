@@ -6,6 +6,7 @@ from idp.models.client import OAuthClient
 from idp.models.company import BusinessUser
 from idp.models.company import Company
 from idp.models.company import PhoneLine
+from idp.models.flow import FlowState
 from idp.models.otp import OtpChallenge
 from idp.models.outbox import OutboxMessage
 from idp.models.session import Consent
@@ -16,6 +17,6 @@ from idp.models.token import AuthorizationCode
 from idp.models.token import Token
 from idp.models.token import UsedAssertion
 
-__all__ = ["AuditEvent", "AuthorizationCode", "BusinessUser", "Company", "Consent", "Interaction",
+__all__ = ["AuditEvent", "AuthorizationCode", "BusinessUser", "Company", "Consent", "FlowState", "Interaction",
            "LoginSession", "OAuthClient", "OtpChallenge", "OutboxMessage", "PhoneLine",
            "Subscription", "TelekomAccount", "Token", "UsedAssertion"]

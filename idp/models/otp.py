@@ -1,4 +1,4 @@
-"""One-time codes sent by SMS or email. Only a hash of the code is stored."""
+"""One-time codes sent by SMS or email (see ``idp.services.otp``)."""
 
 from idp.extensions import db
 from idp.models.base import UTCDateTime
@@ -13,7 +13,7 @@ class OtpChallenge(db.Model):
     subject = db.Column(db.String(32), nullable=True, index=True)
     channel = db.Column(db.String(8), nullable=False)  # "sms" | "email"
     destination = db.Column(db.String(320), nullable=True)
-    code_hash = db.Column(db.String(128), nullable=True)
+    code_hash = db.Column(db.String(64), nullable=True)  # HMAC-SHA256, see idp.services.otp
     attempts = db.Column(db.Integer, nullable=False, default=0)
     sent_at = db.Column(UTCDateTime, nullable=True)
     created_at = db.Column(UTCDateTime, nullable=False)

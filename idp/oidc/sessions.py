@@ -84,3 +84,17 @@ def end_login():
         login.ended_at = get_services().clock.now()
     session.pop("login_session_id", None)
     return login
+
+
+def end_all_sessions(principal, clock):
+    """Sign ``principal`` out everywhere: every login session ends and every
+    token issued to it is revoked (after a password reset, for instance)."""
+    from idp.models.token import Token
+
+    now = clock.now()
+    (LoginSession.query.filter(LoginSession.subject == principal.sub, LoginSession.ended_at.is_(None))
+     .update({LoginSession.ended_at: now}, synchronize_session=False))
+    (Token.query.filter(Token.subject == principal.sub, Token.refresh_revoked_at.is_(None))
+     .update({Token.refresh_revoked_at: now}, synchronize_session=False))
+    (Token.query.filter(Token.subject == principal.sub, Token.access_revoked_at.is_(None))
+     .update({Token.access_revoked_at: now}, synchronize_session=False))

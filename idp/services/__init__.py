@@ -15,6 +15,10 @@ from werkzeug.utils import import_string
 from idp.errors import ConfigurationError
 from idp.services.audit import DatabaseAuditLog
 from idp.services.keys import KeyStore
+from idp.services.otp import OtpService
+from idp.services.passwords import PasswordService
+from idp.services.throttle import MemoryCounters
+from idp.services.throttle import RedisCounters
 
 
 @dataclass
@@ -24,6 +28,10 @@ class Services:
     mailer: object
     audit: object
     keys: object
+    passwords: object = None
+    otp: object = None
+    counters: object = None
+    throttles: object = None
 
 
 SMS_BACKENDS = {
@@ -66,6 +74,14 @@ def build_services(app, overrides=None):
         if not hasattr(services, name):
             raise ValueError(f"Unknown service {name!r}")
         setattr(services, name, service)
+    services.passwords = services.passwords or PasswordService.from_config(config)
+    services.otp = services.otp or OtpService.from_config(config, services.clock)
+    if services.counters is None:
+        url = config.get("REDIS_URL")
+        services.counters = RedisCounters.from_url(url, services.clock) if url else MemoryCounters(services.clock)
+    from idp.flows.throttles import Throttles
+
+    services.throttles = services.throttles or Throttles(services.counters, config, services.audit)
     return services
 
 

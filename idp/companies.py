@@ -1,0 +1,137 @@
+"""Registering companies and business users (customer service, the CLI, and
+later the admin area): validation, temporary passwords and their emails."""
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from idp.errors import IdpError
+from idp.extensions import db
+from idp.flows.messages import temporary_password_email
+from idp.models.company import MAIN_ADMIN_USERNAME
+from idp.models.company import BusinessUser
+from idp.models.company import Company
+from idp.permissions import catalog
+from idp.phones import PhoneNumberError
+from idp.phones import parse_mobile
+from idp.services import get_services
+
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+USERNAME = re.compile(r"^[a-z0-9._-]{1,64}$")
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+#: No 0/O, 1/l/I: the password is read from an email and typed by hand.
+TEMP_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+class RegistrationError(IdpError):
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass
+class Registered:
+    user: BusinessUser
+    temporary_password: str
+
+
+def new_temporary_password(length=16):
+    return "".join(secrets.choice(TEMP_ALPHABET) for _ in range(length))
+
+
+def check_email(value):
+    value = (value or "").strip()
+    if len(value) > 320 or not EMAIL.match(value):
+        raise RegistrationError(f"Invalid email address: {value!r}", "email")
+    return value
+
+
+def check_phone(value):
+    try:
+        return parse_mobile(value)
+    except PhoneNumberError:
+        raise RegistrationError(f"Not a Hungarian mobile number: {value!r} (use 9 digits, e.g. 301234567)",
+                                "phone") from None
+
+
+def check_permissions(codes):
+    codes = list(dict.fromkeys(codes or []))
+    unknown = catalog().unknown(codes)
+    if unknown:
+        raise RegistrationError(f"Unknown permission(s): {', '.join(unknown)}", "permissions")
+    return sorted(codes)
+
+
+def issue_temporary_password(user):
+    """A fresh temporary password for ``user``, emailed to the registered address."""
+    services = get_services()
+    password = new_temporary_password()
+    valid_until = services.clock.now() + timedelta(seconds=int(current_app.config["TEMP_PASSWORD_TTL"]))
+    user.password_hash = services.passwords.hash(password)
+    user.password_temporary = True
+    user.password_expires_at = valid_until
+    subject, body = temporary_password_email(user.identifier, password, valid_until,
+                                             current_app.config["ISSUER"] + "/login")
+    services.mailer.send(user.email_address, subject, body)
+    return password
+
+
+def create_company(slug, name, admin_email, admin_phone, sms_login_required=True, actor="cli"):
+    slug = (slug or "").strip().lower()
+    name = (name or "").strip()
+    if not SLUG.match(slug):
+        raise RegistrationError("The company slug must be 1-64 lower-case letters, digits or '-'.", "slug")
+    if not name or len(name) > 200:
+        raise RegistrationError("A company name of 1-200 characters is required.", "name")
+    email, phone = check_email(admin_email), check_phone(admin_phone)
+    if Company.query.filter_by(slug=slug).first():
+        raise RegistrationError(f"A company with the slug {slug!r} already exists.", "slug")
+    services = get_services()
+    company = Company(slug=slug, name=name, sms_login_required=bool(sms_login_required),
+                      created_at=services.clock.now())
+    db.session.add(company)
+    db.session.flush()
+    admin = BusinessUser(company_id=company.id, company_obj=company, username=MAIN_ADMIN_USERNAME,
+                         email_address=email, phone=phone, permissions=[], created_at=services.clock.now())
+    db.session.add(admin)
+    password = issue_temporary_password(admin)
+    services.audit.record("company.created", actor=actor, subject=admin.sub, company_id=company.id, slug=slug)
+    _commit()
+    return company, Registered(admin, password)
+
+
+def create_user(identifier, email, phone, permissions=(), display_name=None, actor="cli"):
+    username, _, slug = (identifier or "").strip().lower().partition("@")
+    if not USERNAME.match(username):
+        raise RegistrationError("Usernames are 1-64 lower-case letters, digits, '.', '-' or '_'.", "username")
+    if username == MAIN_ADMIN_USERNAME:
+        raise RegistrationError("'admin' is reserved for the main administrator.", "username")
+    company = Company.query.filter_by(slug=slug).one_or_none()
+    if company is None:
+        raise RegistrationError(f"No company with the slug {slug!r}.", "company")
+    if BusinessUser.query.filter_by(company_id=company.id, username=username).first():
+        raise RegistrationError(f"{username}@{slug} already exists (identifiers are never reused).", "username")
+    services = get_services()
+    user = BusinessUser(company_id=company.id, company_obj=company, username=username,
+                        email_address=check_email(email), phone=check_phone(phone),
+                        permissions=check_permissions(permissions), display_name=display_name,
+                        created_at=services.clock.now())
+    db.session.add(user)
+    password = issue_temporary_password(user)
+    services.audit.record("user.created", actor=actor, subject=user.sub, company_id=company.id,
+                          permissions=user.permissions)
+    _commit()
+    return Registered(user, password)
+
+
+def _commit():
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise RegistrationError("It already exists.") from None

@@ -1,0 +1,76 @@
+"""What every journey shares: its server-side state row, its steps and
+allowed transitions, and the context (services, settings, client IP) it runs in."""
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+
+from idp.errors import IdpError
+from idp.extensions import db
+from idp.models.flow import FlowState
+
+
+class FlowError(IdpError):
+    """The flow cannot go on: unknown, expired, in another browser, or out of order."""
+
+    message = _l("A belépési folyamat lejárt vagy érvénytelen. Kérjük, kezdje újra.")
+
+
+@dataclass
+class FlowContext:
+    services: object
+    config: dict
+    ip: str
+
+    @property
+    def clock(self):
+        return self.services.clock
+
+
+class Flow:
+    KIND = ""
+    #: step -> the steps it may move to
+    TRANSITIONS: dict = {}
+
+    def __init__(self, state: FlowState, ctx: FlowContext):
+        self.state = state
+        self.ctx = ctx
+
+    @classmethod
+    def create(cls, ctx, *, browser_id, first_step, interaction_id=None, **fields):
+        now = ctx.clock.now()
+        state = FlowState(id=secrets.token_urlsafe(24), kind=cls.KIND, step=first_step, browser_id=browser_id,
+                          interaction_id=interaction_id, amr=[], data={}, created_at=now,
+                          expires_at=now + timedelta(seconds=int(ctx.config["LOGIN_FLOW_TTL"])), **fields)
+        db.session.add(state)
+        return cls(state, ctx)
+
+    @classmethod
+    def load(cls, ctx, flow_id, browser_id):
+        """The flow, if it exists, is of this kind, alive, and belongs to this browser."""
+        if not isinstance(flow_id, str) or not flow_id or len(flow_id) > 64:
+            raise FlowError()
+        state = db.session.get(FlowState, flow_id)
+        if (state is None or state.kind != cls.KIND or state.finished_at is not None
+                or state.expires_at <= ctx.clock.now()
+                or not secrets.compare_digest(state.browser_id, browser_id or "")):
+            raise FlowError()
+        return cls(state, ctx)
+
+    @property
+    def step(self):
+        return self.state.step
+
+    def expect(self, *steps):
+        if self.state.step not in steps:
+            raise FlowError()
+
+    def goto(self, step):
+        if step not in self.TRANSITIONS.get(self.state.step, ()):
+            raise FlowError()
+        self.state.step = step
+
+    def finish(self):
+        self.state.finished_at = self.ctx.clock.now()

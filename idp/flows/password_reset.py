@@ -1,0 +1,114 @@
+""""Nem tudom a jelszavam" (MISSION.md 6): choose email or phone → one-time
+code → new password (twice). Success ends every session and refresh token of
+the user. An unknown identifier sees the same pages (with stable made-up
+masked addresses), gets no message, and its code can never succeed.
+"""
+
+import hashlib
+import hmac
+
+
+from idp.extensions import db
+from idp.flows.base import Flow
+from idp.flows.base import FlowError
+from idp.flows.business import check_new_password
+from idp.flows.business import find_business_user
+from idp.flows.business import normalize_identifier
+from idp.flows.business import set_password
+from idp.flows.messages import reset_code_email
+from idp.flows.messages import reset_code_sms
+from idp.models.principal import find_principal
+from idp.oidc.sessions import end_all_sessions
+from idp.phones import mask
+from idp.phones import mask_email
+from idp.services.otp import CodeExpiredError
+
+CHOOSE, CODE, NEW_PASSWORD, DONE = "choose", "code", "new_password", "done"
+CHANNELS = ("email", "sms")
+
+
+class PasswordReset(Flow):
+    KIND = "password_reset"
+    TRANSITIONS = {CHOOSE: {CODE}, CODE: {NEW_PASSWORD}, NEW_PASSWORD: {DONE}}
+
+    @classmethod
+    def start(cls, ctx, raw_identifier, *, browser_id, interaction_id=None):
+        identifier = normalize_identifier(raw_identifier)
+        user = find_business_user(identifier)
+        flow = cls.create(ctx, browser_id=browser_id, first_step=CHOOSE, interaction_id=interaction_id,
+                          identifier=identifier, principal_kind=user.kind if user else None,
+                          subject=user.sub if user else None)
+        db.session.commit()
+        return flow
+
+    @property
+    def principal(self):
+        return find_principal(self.state.principal_kind, self.state.subject) if self.state.subject else None
+
+    def options(self):
+        """``{"email": "a***@a***.hu", "sms": "+36 30 *** **67"}`` - made up (but
+        stable) for an unknown identifier, so the page looks the same."""
+        user = self.principal
+        if user is not None:
+            return {"email": mask_email(user.email_address), "sms": mask(user.phone)}
+        seed = hmac.new(str(self.ctx.config["SECRET_KEY"]).encode(), self.state.identifier.encode(),
+                        hashlib.sha256).hexdigest()
+        letter = "abcdefghijklmnopqrstuvwxyz"[int(seed[:2], 16) % 26]
+        digits = f"{int(seed[2:6], 16) % 100:02d}"
+        prefix = ("20", "30", "70")[int(seed[6:8], 16) % 3]
+        return {"email": f"{letter}***@{'gmtc'[int(seed[8], 16) % 4]}***.hu",
+                "sms": f"+36 {prefix} *** **{digits}"}
+
+    def choose(self, channel):
+        self.expect(CHOOSE)
+        if channel not in CHANNELS:
+            raise FlowError()
+        services, user = self.ctx.services, self.principal
+        key = self.state.subject or f"unknown:{self.state.identifier}"
+        if channel == "sms":
+            services.throttles.reserve_sms(key, self.ctx.ip, flow_key=self.state.id)
+        destination = (user.phone if channel == "sms" else user.email_address) if user else None
+        issued = services.otp.issue("password_reset", channel=channel, destination=destination, principal=user)
+        self.state.otp_challenge_id = issued.challenge.id
+        self.state.data = {"channel": channel}
+        if user is not None and user.is_active:
+            minutes = services.otp.ttl // 60
+            if channel == "sms":
+                services.sms.send(user.phone, reset_code_sms(self.ctx.config["ISSUER"], issued.code, minutes))
+            else:
+                services.mailer.send(user.email_address, *reset_code_email(issued.code, minutes))
+            services.audit.record("otp.sent", actor=user.sub, subject=user.sub, company_id=user.company_id,
+                                  ip=self.ctx.ip, channel=channel, purpose="password_reset")
+        self.goto(CODE)
+        db.session.commit()
+
+    @property
+    def destination_hint(self):
+        return self.options().get(self.state.data.get("channel"), "")
+
+    def submit_code(self, code):
+        self.expect(CODE)
+        try:
+            self.ctx.services.otp.verify(self.state.otp_challenge_id, code)
+        except CodeExpiredError:
+            self.finish()
+            db.session.commit()
+            raise
+        if self.principal is None:  # unreachable: no code was ever sent
+            raise FlowError()
+        self.goto(NEW_PASSWORD)
+        db.session.commit()
+
+    def submit_new_password(self, password, repeat):
+        self.expect(NEW_PASSWORD)
+        user = self.principal
+        if user is None:
+            raise FlowError()
+        check_new_password(user, password, repeat)
+        set_password(self.ctx, user, password, event="password.reset")
+        end_all_sessions(user, self.ctx.clock)
+        self.ctx.services.throttles.password_succeeded(self.state.identifier)
+        self.ctx.services.throttles.unlock(self.state.identifier)
+        self.goto(DONE)
+        self.finish()
+        db.session.commit()

@@ -1,0 +1,101 @@
+"""The throttle rules of DESIGN.md §4a that are about an identifier, a
+principal, a flow or the whole service, over the clock-aware counters service.
+(The per-client-IP limits are Flask-Limiter decorations on the pages.)
+
+Wrong passwords are counted *before* the password is checked (an attempt
+reserves its number atomically and a success gives it back), so parallel
+guesses cannot slip past the lock - the bug of CVE-2023-47111.
+"""
+
+from flask_babel import lazy_gettext as _l
+
+from idp.errors import IdpError
+
+
+class ThrottledError(IdpError):
+    """Refused for now; ``retry_after`` seconds until it may work."""
+
+    def __init__(self, message, retry_after):
+        super().__init__(str(message))
+        self.message = message
+        self.retry_after = max(1, int(retry_after))
+
+
+class LockedError(ThrottledError):
+    pass
+
+
+class SmsBudgetError(ThrottledError):
+    pass
+
+
+class Throttles:
+    def __init__(self, counters, config, audit):
+        self.counters = counters
+        self.config = config
+        self.audit = audit
+
+    # --- passwords -------------------------------------------------------------
+    def reserve_password_attempt(self, identifier, ip):
+        """Call before checking a password; raises if the attempt may not happen."""
+        c = self.config
+        _, locked_for = self.counters.get(f"pw:lock:{identifier}")
+        if locked_for:
+            raise LockedError(_l("Túl sok sikertelen próbálkozás miatt ezt az azonosítót %(minutes)s percre "
+                                 "zároltuk. Új jelszót a „Nem tudom a jelszavam” lehetőséggel kérhet.",
+                                 minutes=max(1, round(locked_for / 60))), locked_for)
+        _, wait = self.counters.get(f"pw:delay:{identifier}")
+        if wait:
+            raise ThrottledError(_l("Túl sok sikertelen próbálkozás. Próbálja újra %(seconds)s másodperc "
+                                    "múlva.", seconds=wait), wait)
+        attempt = self.counters.hit(f"pw:id:{identifier}", int(c["PASSWORD_FAILURE_WINDOW"]))
+        if attempt > int(c["PASSWORD_LOCK_AFTER"]):
+            self.counters.hit(f"pw:id:{identifier}", int(c["PASSWORD_FAILURE_WINDOW"]), amount=-1)
+            raise LockedError(_l("Túl sok sikertelen próbálkozás miatt ezt az azonosítót zároltuk. Új jelszót "
+                                 "a „Nem tudom a jelszavam” lehetőséggel kérhet."), int(c["PASSWORD_LOCK_SECONDS"]))
+        return attempt
+
+    def password_failed(self, identifier, ip, attempt, company_id=None):
+        c = self.config
+        if attempt >= int(c["PASSWORD_LOCK_AFTER"]):
+            self.counters.set(f"pw:lock:{identifier}", 1, int(c["PASSWORD_LOCK_SECONDS"]))
+            self.counters.reset(f"pw:id:{identifier}")
+            self.audit.record("login.locked", subject=identifier, company_id=company_id, ip=ip)
+        elif attempt >= int(c["PASSWORD_DELAY_AFTER"]):
+            delay = min(2 ** (attempt - int(c["PASSWORD_DELAY_AFTER"])), int(c["PASSWORD_DELAY_MAX"]))
+            self.counters.set(f"pw:delay:{identifier}", 1, delay)
+
+    def password_succeeded(self, identifier):
+        self.counters.reset(f"pw:id:{identifier}")
+        self.counters.reset(f"pw:delay:{identifier}")
+
+    # --- SMS -------------------------------------------------------------------
+    def reserve_sms(self, principal_key, ip, flow_key=None):
+        """Call before sending an SMS; raises (and sends nothing) when over a limit."""
+        c = self.config
+        if flow_key is not None:
+            count, wait = self.counters.get(f"sms:flow:{flow_key}")
+            if count:
+                raise ThrottledError(_l("Új kódot %(seconds)s másodperc múlva kérhet.", seconds=wait), wait)
+        checks = [(f"sms:principal:{principal_key}", int(c["SMS_PER_PRINCIPAL_PER_HOUR"]), 3600)]
+        for key, limit, window in checks:
+            count, wait = self.counters.get(key)
+            if count >= limit:
+                raise ThrottledError(_l("Túl sok SMS-t kért. Próbálja újra %(minutes)s perc múlva.",
+                                        minutes=max(1, round(wait / 60))), wait)
+        budget = int(c["SMS_DAILY_BUDGET"])
+        sent_today = self.counters.hit("sms:budget", 86400)
+        if sent_today > budget:
+            _, wait = self.counters.get("sms:budget")
+            if sent_today == budget + 1:
+                self.audit.record("sms.budget_exhausted", ip=ip, budget=budget)
+            raise SmsBudgetError(_l("Az SMS-küldés átmenetileg nem érhető el. Kérjük, próbálja újra később."),
+                                 wait)
+        for key, _, window in checks:
+            self.counters.hit(key, window)
+        if flow_key is not None:
+            self.counters.set(f"sms:flow:{flow_key}", 1, int(c["SMS_RESEND_COOLDOWN"]))
+
+    def unlock(self, identifier):
+        """After a successful password reset the identifier may log in again."""
+        self.counters.reset(f"pw:lock:{identifier}")

@@ -1,0 +1,172 @@
+"""Helpers for driving the login pages through the Flask test client."""
+
+import re
+from urllib.parse import parse_qs
+from urllib.parse import urlsplit
+
+from flask.testing import FlaskClient
+
+from idp.models.outbox import OutboxMessage
+
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def csrf_token(html):
+    match = CSRF.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def post_form(client, url, data):
+    """GET the page, then POST ``data`` with its CSRF token."""
+    page = client.get(url)
+    token = csrf_token(page.get_data(as_text=True))
+    return client.post(url, data={"csrf_token": token, **data})
+
+
+def flow_id(location):
+    return parse_qs(urlsplit(location).query)["flow"][0]
+
+
+def last_code(to=None):
+    """The code of the newest SMS/email in the outbox (for ``to`` if given)."""
+    query = OutboxMessage.query.order_by(OutboxMessage.id.desc())
+    if to:
+        query = query.filter_by(to=to)
+    message = query.first()
+    assert message is not None, "nothing in the outbox"
+    return re.search(r"#(\d{6})\s*$", message.body).group(1) if "#" in message.body else re.search(
+        r"\b(\d{6})\b", message.body).group(1)
+
+
+def temporary_password(email):
+    message = (OutboxMessage.query.filter_by(channel="email", to=email)
+               .order_by(OutboxMessage.id.desc()).first())
+    return re.search(r"Ideiglenes jelszó: (\S+)", message.body).group(1)
+
+
+# --- added for the business-login, password-reset and throttle tests ----------------
+FLOW_PARAM = re.compile(r"flow=[A-Za-z0-9_\-]+")
+INTERACTION_PARAM = re.compile(r"interaction=[A-Za-z0-9_\-]+")
+
+
+def strip_volatile(html):
+    """The page without what differs between two identical visits: CSRF tokens and flow/interaction ids."""
+    html = CSRF.sub('name="csrf_token" type="hidden" value=""', html)
+    html = FLOW_PARAM.sub("flow=X", html)
+    return INTERACTION_PARAM.sub("interaction=X", html)
+
+
+def text(response):
+    return response.get_data(as_text=True)
+
+
+def start_login(client, identifier, query=""):
+    """Identifier page → password page; returns the flow id."""
+    response = post_form(client, "/login" + query, {"identifier": identifier})
+    assert response.status_code == 302, text(response)
+    assert "/login/password?flow=" in response.headers["Location"]
+    return flow_id(response.headers["Location"])
+
+
+def submit_password(client, fid, password):
+    return post_form(client, f"/login/password?flow={fid}", {"password": password})
+
+
+def submit_code(client, fid, code):
+    return post_form(client, f"/login/sms?flow={fid}", {"code": code})
+
+
+def outbox(channel=None, to=None):
+    """The outbox messages, oldest first."""
+    query = OutboxMessage.query.order_by(OutboxMessage.id)
+    if channel:
+        query = query.filter_by(channel=channel)
+    if to:
+        query = query.filter_by(to=to)
+    return query.all()
+
+
+def audit_events(event, **filters):
+    from idp.models.audit import AuditEvent
+
+    return AuditEvent.query.filter_by(event=event, **filters).order_by(AuditEvent.id).all()
+
+
+def log_in(client, identifier, password, phone=None):
+    """A complete business login through the pages (password, then the SMS code
+    if one is asked for); returns the last response."""
+    fid = start_login(client, identifier)
+    response = submit_password(client, fid, password)
+    assert response.status_code == 302, text(response)
+    if "/login/sms" in response.headers["Location"]:
+        response = submit_code(client, fid, last_code(phone))
+        assert response.status_code == 302, text(response)
+    return response
+
+
+def authorize(client, rp, *, scope="openid", redirect_uri="https://rp.example/cb", **extra):
+    """Start an authorization request (code, PKCE S256, a fresh nonce); returns ``(response, verifier)``."""
+    import secrets
+    from urllib.parse import urlencode
+
+    from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
+    verifier = secrets.token_urlsafe(48)
+    params = {"response_type": "code", "client_id": rp.client_id, "redirect_uri": redirect_uri,
+              "scope": scope, "state": "st", "nonce": secrets.token_urlsafe(8),
+              "code_challenge": create_s256_code_challenge(verifier), "code_challenge_method": "S256", **extra}
+    return client.get("/oauth/authorize?" + urlencode(params)), verifier
+
+
+def exchange_code(client, rp, location, verifier, redirect_uri="https://rp.example/cb", secret=None):
+    """The token response for the code in the RP callback ``location`` (a public
+    client, or a confidential one authenticating with ``secret``)."""
+    code = parse_qs(urlsplit(location).query)["code"][0]
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
+            "code_verifier": verifier}
+    if secret is None:
+        data["client_id"] = rp.client_id
+    response = client.post("/oauth/token", data=data, auth=(rp.client_id, secret) if secret else None)
+    assert response.status_code == 200, text(response)
+    return response.get_json()
+
+
+def id_token_claims(client, token):
+    from joserfc import jwt
+    from joserfc.jwk import KeySet
+
+    return jwt.decode(token, KeySet.import_key_set(client.get("/jwks.json").get_json())).claims
+
+
+def resend(client, fid):
+    """Press "Nem kaptam meg az SMS-t" on the SMS page of flow ``fid``."""
+    token = csrf_token(client.get(f"/login/sms?flow={fid}").get_data(as_text=True))
+    return client.post(f"/login/sms/resend?flow={fid}", data={"csrf_token": token})
+
+
+class Browser(FlaskClient):
+    """A test client whose every request starts with an empty ``flask.g``, as
+    in production. (The ``app`` fixture keeps one app context pushed, and Flask
+    reuses a pushed context of the same app for each request, so ``g`` - with
+    Flask-WTF's cached CSRF token, Flask-Babel's locale and the pages' flags -
+    would otherwise carry over from one request, or one browser, to the next.)"""
+
+    def open(self, *args, **kwargs):
+        from flask import g
+        from flask import has_app_context
+
+        if has_app_context():
+            g.__dict__.clear()
+        return super().open(*args, **kwargs)
+
+
+def new_browser(app):
+    return Browser(app, app.response_class, use_cookies=True)
+
+
+def post_anyway(client, url, data):
+    """POST ``data`` with a valid CSRF token of this browser, taken from the
+    identifier page (for URLs whose own page has no form any more)."""
+    token = csrf_token(client.get("/login").get_data(as_text=True))
+    return client.post(url, data={"csrf_token": token, **data})
