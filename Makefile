@@ -24,6 +24,8 @@ browser:
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# The issuer follows PORT unless IDP_ISSUER is set.
+run: export IDP_ISSUER ?= http://127.0.0.1:$(PORT)
 run: install
 	$(BIN)/idp db upgrade
 	$(BIN)/idp demo
