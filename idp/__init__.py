@@ -7,6 +7,7 @@ DESIGN.md for the public contract and README.md for a tour.
 import logging
 
 from flask import Flask
+from flask import has_request_context
 from flask_babel import get_locale
 from flask import request
 from flask import session
@@ -32,6 +33,8 @@ def select_locale():
     from idp.oidc.sessions import preferred_locale
 
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # the CLI speaks the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = preferred_locale(request.values.get("ui_locales"), languages)
     if chosen:
         return chosen
@@ -56,6 +59,7 @@ def create_app(config=None, services=None):
     app.extensions["idp"] = build_services(app, services)
 
     from idp import models  # noqa: F401  (registers the tables)
+    from idp.admin.views import bp as admin_bp
     from idp.dev import bp as dev_bp
     from idp.flows.pages import bp as login_bp
     from idp.health import bp as health_bp
@@ -66,6 +70,7 @@ def create_app(config=None, services=None):
     config_oauth(app)
     app.register_blueprint(oidc_bp)
     app.register_blueprint(login_bp)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(home_bp)
     app.register_blueprint(dev_bp)

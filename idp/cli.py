@@ -177,6 +177,31 @@ def user_create(as_json, identifier, email, phone, display_name, permissions):
                              f"{user.email_address}."])
 
 
+@idp_group.group("phone", help="Phone lines (mobile numbers that log in with an SMS code).")
+def phone_group():
+    pass
+
+
+@phone_group.command("add", help="Register NUMBER (e.g. 301234567) for phone login in a company.")
+@json_option
+@click.argument("number")
+@click.option("--company", "company_slug", required=True)
+@click.option("--label", default=None)
+@click.option("--permission", "permissions", multiple=True, help="Phone-applicable permission code (repeatable).")
+def phone_add(as_json, number, company_slug, label, permissions):
+    from idp.companies import RegistrationError
+    from idp.companies import add_phone_line
+
+    try:
+        line = add_phone_line(number, company_slug, permissions, label)
+    except RegistrationError as error:
+        fail(error.message)
+    document = {"number": line.number, "sub": line.sub, "company": line.company_obj.slug,
+                "permissions": line.permission_codes}
+    emit(as_json, document, [f"Phone line {line.number} added to {line.company_obj.slug} with "
+                             f"{', '.join(line.permission_codes) or 'no permissions'}."])
+
+
 # --- outbox ---------------------------------------------------------------------
 @idp_group.command("outbox", help="The newest SMS and emails of the development outbox.")
 @json_option
@@ -201,6 +226,15 @@ def demo(as_json):
 
     document, lines = seed_demo(current_app)
     emit(as_json, document, lines)
+
+
+def _register_admin_commands():
+    from idp.admin.cli import register
+
+    register(idp_group, company_group, user_group, phone_group, json_option, emit, fail)
+
+
+_register_admin_commands()
 
 
 def _create_app_or_exit(*args, **kwargs):

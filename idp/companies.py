@@ -15,6 +15,7 @@ from idp.flows.messages import temporary_password_email
 from idp.models.company import MAIN_ADMIN_USERNAME
 from idp.models.company import BusinessUser
 from idp.models.company import Company
+from idp.models.company import PhoneLine
 from idp.permissions import catalog
 from idp.phones import PhoneNumberError
 from idp.phones import parse_mobile
@@ -127,6 +128,29 @@ def create_user(identifier, email, phone, permissions=(), display_name=None, act
                           permissions=user.permissions)
     _commit()
     return Registered(user, password)
+
+
+def add_phone_line(number, company_slug, permissions=(), label=None, actor="cli"):
+    """Register a company's mobile number for phone login with its (phone-applicable) permissions."""
+    number = check_phone(number)
+    company = Company.query.filter_by(slug=(company_slug or "").strip().lower()).one_or_none()
+    if company is None:
+        raise RegistrationError(f"No company with the slug {company_slug!r}.", "company")
+    codes = check_permissions(permissions)
+    not_for_phones = sorted(set(codes) - catalog().phone_codes())
+    if not_for_phones:
+        raise RegistrationError(f"Not available to phone lines: {', '.join(not_for_phones)}", "permissions")
+    if PhoneLine.query.filter_by(number=number).first():
+        raise RegistrationError(f"{number} is already registered.", "number")
+    services = get_services()
+    line = PhoneLine(company_id=company.id, company_obj=company, number=number, label=label,
+                     permissions=codes, created_at=services.clock.now())
+    db.session.add(line)
+    db.session.flush()  # assigns the line's sub, which the audit event names
+    services.audit.record("phone_line.added", actor=actor, subject=line.sub, company_id=company.id,
+                          permissions=codes)
+    _commit()
+    return line
 
 
 def _commit():

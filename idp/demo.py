@@ -49,11 +49,18 @@ DEMO_USERS = [
 ]
 
 
+DEMO_PHONE_LINES = [
+    {"number": "+36301234567", "label": "Demo flottatelefon", "permissions": ["invoices.view", "usage.view"]},
+]
+
+
 def ensure_demo_company():
+    from idp.companies import add_phone_line
     from idp.companies import create_company
     from idp.companies import create_user
     from idp.models.company import BusinessUser
     from idp.models.company import Company
+    from idp.models.company import PhoneLine
 
     company = Company.query.filter_by(slug=DEMO_COMPANY["slug"]).one_or_none()
     if company is None:
@@ -63,6 +70,9 @@ def ensure_demo_company():
         if not BusinessUser.query.filter_by(company_id=company.id, username=username).first():
             create_user(spec["identifier"], spec["email"], spec["phone"], spec["permissions"],
                         spec["display_name"])
+    for spec in DEMO_PHONE_LINES:
+        if not PhoneLine.query.filter_by(number=spec["number"]).first():
+            add_phone_line(spec["number"], company.slug, spec["permissions"], spec["label"])
     return company
 
 
@@ -81,6 +91,7 @@ def seed_demo(app):
         "outbox": issuer + "/dev/outbox",
         "company": {"slug": company.slug, "name": company.name},
         "users": ["admin@demo"] + [u["identifier"] for u in DEMO_USERS],
+        "phone_lines": [p["number"] for p in DEMO_PHONE_LINES],
     }
     lines = [
         f"Demo relying party: client_id={client.client_id} (public, PKCE S256, first-party)",
@@ -92,5 +103,7 @@ def seed_demo(app):
         + " or ".join(document["users"]) + ".",
         "Their temporary passwords were emailed when they were created: read them in the outbox "
         "(or `idp outbox`); SMS codes arrive there too.",
+        f"Phone login at {issuer}/login/phone with 301234567 (restricted to "
+        f"{', '.join(DEMO_PHONE_LINES[0]['permissions'])}).",
     ]
     return document, lines

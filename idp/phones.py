@@ -1,11 +1,17 @@
 """Hungarian mobile numbers: parsing what people type, E.164 storage, display and masking."""
 
+import re
+
 import phonenumbers
 from phonenumbers import NumberParseException
 from phonenumbers import PhoneNumberType
 
 REGION = "HU"
 MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+#: What people type around the digits: a leading "+", spaces, "/", "-", ".", "( )".
+#: Anything else (letters - which phonenumbers would read as a vanity number -,
+#: emoji, markup, control characters) is refused rather than silently dropped.
+TYPED_NUMBER = re.compile(r"\+?[\d\s()./-]+")
 
 
 class PhoneNumberError(ValueError):
@@ -18,6 +24,8 @@ def parse_mobile(raw: str) -> str:
     text = (raw or "").strip()
     if not text or len(text) > 32:
         raise PhoneNumberError("empty or too long")
+    if not TYPED_NUMBER.fullmatch(text):
+        raise PhoneNumberError("unexpected characters")
     digits = "".join(c for c in text if c.isdigit())
     if not text.startswith(("+", "00", "06")) and len(digits) == 9:
         text = "+36" + digits

@@ -55,3 +55,13 @@ def make_login_user(company=None, password="Helyes-jelszo-2024!", **fields):
     fields.setdefault("password_temporary", False)
     fields.setdefault("password_hash", get_services().passwords.hash(password))
     return make_user(company=company, **fields)
+
+
+# --- added for the admin-area tests ------------------------------------------------------
+def make_company_with_admin(slug=None, name=None, sms_login_required=True, password="Helyes-jelszo-2024!",
+                            email=None, phone=None):
+    """A company and its main admin (``admin@<slug>``) with a permanent password; returns both."""
+    company = make_company(slug=slug, name=name, sms_login_required=sms_login_required)
+    admin = make_login_user(company=company, password=password, username="admin",
+                            email=email or f"admin@{company.slug}.example", phone=phone)
+    return company, admin

@@ -170,3 +170,78 @@ def post_anyway(client, url, data):
     identifier page (for URLs whose own page has no form any more)."""
     token = csrf_token(client.get("/login").get_data(as_text=True))
     return client.post(url, data={"csrf_token": token, **data})
+
+
+# --- added for the phone-login tests ------------------------------------------------------
+def start_phone_login(client, number, query=""):
+    """Number page → check page; returns the flow id."""
+    response = post_form(client, "/login/phone" + query, {"number": number})
+    assert response.status_code == 302, text(response)
+    assert "/login/phone/check?flow=" in response.headers["Location"]
+    return flow_id(response.headers["Location"])
+
+
+def request_sms(client, fid):
+    """Press "Kérem az SMS-t" on the check page of flow ``fid``."""
+    return post_form(client, f"/login/phone/check?flow={fid}", {})
+
+
+def at_phone_code(client, number):
+    """Number → "Kérem az SMS-t"; returns the flow id (now on the code page)."""
+    fid = start_phone_login(client, number)
+    response = request_sms(client, fid)
+    assert response.status_code == 302, text(response)
+    assert response.headers["Location"].endswith(f"/login/phone/code?flow={fid}")
+    return fid
+
+
+def submit_phone_code(client, fid, code):
+    """Type the code and press "Belépek"."""
+    return post_form(client, f"/login/phone/code?flow={fid}", {"code": code})
+
+
+def phone_resend(client, fid):
+    """Press "Nem kaptam meg az SMS-t" on the code page of flow ``fid``."""
+    token = csrf_token(client.get(f"/login/phone/code?flow={fid}").get_data(as_text=True))
+    return client.post(f"/login/phone/code/resend?flow={fid}", data={"csrf_token": token})
+
+
+def other_code(code):
+    """A six-digit code that is certainly not ``code``."""
+    return f"{(int(code) + 1) % 1000000:06d}"
+
+
+# --- added for the admin-area tests ------------------------------------------------------
+ANY_CSRF = re.compile(r'<input[^>]*name="csrf_token"[^>]*>')
+
+
+def any_csrf_token(html):
+    """The CSRF token of any form on the page (whatever the attribute order)."""
+    match = ANY_CSRF.search(html)
+    assert match, "no CSRF token in the page"
+    return re.search(r'value="([^"]+)"', match.group(0)).group(1)
+
+
+def admin_browser(app, identifier, password="Helyes-jelszo-2024!", phone=None):
+    """A new browser logged in as ``identifier`` the way a person reaches the
+    admin area: GET /admin → /login?next=/admin → password (→ SMS code) → /admin.
+    Returns the browser; the login must have landed on /admin."""
+    browser = new_browser(app)
+    response = browser.get("/admin")
+    assert response.status_code == 302, text(response)
+    location = response.headers["Location"]
+    assert urlsplit(location).path == "/login" and parse_qs(urlsplit(location).query)["next"] == ["/admin"]
+    fid = start_login(browser, identifier, query="?" + urlsplit(location).query)
+    response = submit_password(browser, fid, password)
+    assert response.status_code == 302, text(response)
+    if "/login/sms" in response.headers["Location"]:
+        response = submit_code(browser, fid, last_code(phone))
+        assert response.status_code == 302, text(response)
+    assert response.headers["Location"] == "/admin", response.headers["Location"]
+    return browser
+
+
+def admin_post(client, url, data, page="/admin/rights"):
+    """POST ``data`` to ``url`` with a valid CSRF token of this browser taken from ``page``."""
+    token = any_csrf_token(client.get(page).get_data(as_text=True))
+    return client.post(url, data={"csrf_token": token, **data})

@@ -73,11 +73,11 @@ class BusinessLogin(Flow):
     TRANSITIONS = {PASSWORD: {SMS, NEW_PASSWORD, DONE}, SMS: {NEW_PASSWORD, DONE}, NEW_PASSWORD: {DONE}}
 
     @classmethod
-    def start(cls, ctx, raw_identifier, *, browser_id, interaction_id=None, two_factors=False):
+    def start(cls, ctx, raw_identifier, *, browser_id, interaction_id=None, two_factors=False, next_url=None):
         identifier = normalize_identifier(raw_identifier)
         flow = cls.create(ctx, browser_id=browser_id, first_step=PASSWORD, interaction_id=interaction_id,
                           identifier=identifier)
-        flow.state.data = {"two_factors": bool(two_factors)}
+        flow.state.data = {"two_factors": bool(two_factors), "next": next_url}
         db.session.commit()
         return flow
 

@@ -57,3 +57,19 @@ class ResetChannelForm(FlaskForm):
     channel = RadioField(_l("Hová küldjük a kódot?"), choices=[SelectChoice("email"), SelectChoice("sms")],
                          validators=[InputRequired(_l("Válassza ki, hová küldjük a kódot."))])
     submit = SubmitField(_l("Kód küldése"))
+
+
+class PhoneNumberForm(FlaskForm):
+    number = StringField(_l("Mobiltelefonszám"), validators=[
+        InputRequired(_l("Adja meg a mobiltelefonszámát.")),
+        Length(max=64, message=_l("A telefonszám túl hosszú."))],
+        render_kw={"autocomplete": "tel-national", "inputmode": "tel", "placeholder": "301234567"})
+    submit = SubmitField(NEXT)
+
+
+class RequestSmsForm(FlaskForm):
+    submit = SubmitField(_l("Kérem az SMS-t"))
+
+
+class PhoneCodeForm(CodeForm):
+    submit = SubmitField(_l("Belépek"))

@@ -68,9 +68,10 @@ def page(template, status=200, retry_after=None, **values):
     return response
 
 
-def restart_page(interaction_id=None, message=None):
+def restart_page(interaction_id=None, message=None, endpoint=".identifier"):
     return page("login/restart.html", status=400, message=message or FlowError.message,
-                interaction_id=interaction_id)
+                restart_url=url_for(endpoint, interaction=interaction_id) if interaction_id
+                else url_for(endpoint))
 
 
 def interaction_param():
@@ -99,9 +100,18 @@ def next_page(flow):
     return redirect(url_for(STEP_ENDPOINTS[flow.step], flow=flow.state.id))
 
 
+def safe_next(value):
+    """A local path to return to after a login without an authorization request
+    (``/login?next=/admin``); anything that could leave the site is dropped."""
+    if (not value or len(value) > 512 or not value.startswith("/") or value.startswith(("//", "/\\"))
+            or any(c in value for c in "\r\n\\")):
+        return None
+    return value
+
+
 def finish(flow):
     """Hand the login result to the authorization endpoint (or, without a
-    paused request, just start the session)."""
+    paused request, start the session and go where ``next`` said)."""
     result = flow.result()
     if flow.state.interaction_id:
         try:
@@ -115,7 +125,7 @@ def finish(flow):
                                 company_id=getattr(result.principal, "company_id", None),
                                 amr=list(result.amr), ip=request.remote_addr)
     db.session.commit()
-    return redirect(url_for(".done"))
+    return redirect(safe_next(flow.state.data.get("next")) or url_for(".done"))
 
 
 # --- identifier ---------------------------------------------------------------
@@ -134,7 +144,8 @@ def identifier():
         try:
             flow = business.BusinessLogin.start(context(), form.identifier.data, browser_id=browser_id(),
                                                 interaction_id=interaction_id,
-                                                two_factors=wants_two_factors(interaction_id))
+                                                two_factors=wants_two_factors(interaction_id),
+                                                next_url=safe_next(request.args.get("next")))
         except business.IdentifierFormatError as error:
             form.identifier.errors.append(error.message)
         else:
@@ -212,11 +223,11 @@ def sms_resend():
         except CodeExpiredError:
             return restart_page(flow.state.interaction_id, code_dead_message())
         g.sms_sent = True
-        flash(_resent_message(), "notice")
+        flash(resent_message(), "notice")
     return redirect(url_for(".sms", flow=flow.state.id))
 
 
-def _resent_message():
+def resent_message():
     return gettext("Új kódot küldtünk. A korábbi kód már nem érvényes.")
 
 
@@ -257,7 +268,9 @@ def done():
     return page("login/done.html", principal=principal)
 
 
-# The "Nem tudom a jelszavam" pages live in their own module, on this blueprint.
+# The "Nem tudom a jelszavam" and phone-login pages live in their own modules,
+# on this blueprint.
+from idp.flows import phone_pages  # noqa: E402,F401
 from idp.flows import reset_pages  # noqa: E402,F401
 
 __all__ = ["bp", "IdpError"]

@@ -70,8 +70,10 @@ class Throttles:
         self.counters.reset(f"pw:delay:{identifier}")
 
     # --- SMS -------------------------------------------------------------------
-    def reserve_sms(self, principal_key, ip, flow_key=None):
-        """Call before sending an SMS; raises (and sends nothing) when over a limit."""
+    def reserve_sms(self, principal_key, ip, flow_key=None, spend_budget=True):
+        """Call before sending an SMS; raises (and sends nothing) when over a limit.
+        ``spend_budget=False`` (nothing will really be sent) still refuses when
+        the budget is spent, so both cases look the same from outside."""
         c = self.config
         if flow_key is not None:
             count, wait = self.counters.get(f"sms:flow:{flow_key}")
@@ -84,7 +86,13 @@ class Throttles:
                 raise ThrottledError(_l("Túl sok SMS-t kért. Próbálja újra %(minutes)s perc múlva.",
                                         minutes=max(1, round(wait / 60))), wait)
         budget = int(c["SMS_DAILY_BUDGET"])
-        sent_today = self.counters.hit("sms:budget", 86400)
+        sent_today = self.counters.hit("sms:budget", 86400, amount=1 if spend_budget else 0)
+        if not spend_budget and sent_today > budget:
+            sent_today = budget + 2  # refused like the others, without a second audit event
+        elif not spend_budget and sent_today == budget:
+            # The first refusal of the day is counted (so it is audited, once) even when
+            # it is an unregistered number's.
+            sent_today = self.counters.hit("sms:budget", 86400)
         if sent_today > budget:
             _, wait = self.counters.get("sms:budget")
             if sent_today == budget + 1:
