@@ -33,8 +33,8 @@ def select_locale():
     from idp.oidc.sessions import preferred_locale
 
     languages = current_app.config["LANGUAGES"]
-    if not has_request_context():  # the CLI speaks the default language
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if not has_request_context():  # the operator's CLI answers in English, like its other output
+        return "en"
     chosen = preferred_locale(request.values.get("ui_locales"), languages)
     if chosen:
         return chosen

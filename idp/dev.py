@@ -40,5 +40,10 @@ def callback():
     from idp.demo import DEMO_CLIENT_ID
     from idp.demo import DEMO_CODE_VERIFIER
 
-    return render_template("dev_callback.html", params=request.args, client_id=DEMO_CLIENT_ID,
-                           code_verifier=DEMO_CODE_VERIFIER, issuer=current_app.config["ISSUER"])
+    # The demo's own request (state=demo) has a known client and verifier; for
+    # any other client the command shows where its values go.
+    demo = request.args.get("state") == "demo"
+    return render_template("dev_callback.html", params=request.args,
+                           client_id=DEMO_CLIENT_ID if demo else "CLIENT_ID",
+                           code_verifier=DEMO_CODE_VERIFIER if demo else "CODE_VERIFIER",
+                           issuer=current_app.config["ISSUER"])

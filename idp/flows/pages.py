@@ -13,7 +13,6 @@ from flask import url_for
 from flask_babel import gettext
 from flask_babel import ngettext
 
-from idp.errors import IdpError
 from idp.extensions import db
 from idp.extensions import limiter
 from idp.flows import business
@@ -272,5 +271,3 @@ def done():
 # on this blueprint.
 from idp.flows import phone_pages  # noqa: E402,F401
 from idp.flows import reset_pages  # noqa: E402,F401
-
-__all__ = ["bp", "IdpError"]

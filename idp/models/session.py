@@ -20,7 +20,6 @@ class Interaction(db.Model):
     params = db.Column(db.JSON, nullable=False)
     prompt = db.Column(db.String(16), nullable=False)  # "login" | "consent"
     login_hint = db.Column(db.String(320), nullable=True)
-    required_acr = db.Column(db.String(64), nullable=True)
     login_session_id = db.Column(db.String(64), nullable=True)
     created_at = db.Column(UTCDateTime, nullable=False)
     expires_at = db.Column(UTCDateTime, nullable=False)

@@ -18,7 +18,6 @@ from idp.extensions import db
 from idp.models.session import Consent
 from idp.oidc.interactions import create_interaction
 from idp.oidc.interactions import login_page_url
-from idp.oidc.interactions import resume_url
 from idp.oidc.sessions import current_login
 from idp.oidc.sessions import remember_locale
 from idp.services import get_services
@@ -150,5 +149,3 @@ def pause(oauth_request, client, prompt, interaction, next_url):
     db.session.commit()
     return redirect(next_url(interaction), 302)
 
-
-__all__ = ["process_authorization", "resume_url"]

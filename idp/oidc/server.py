@@ -6,10 +6,12 @@ from authlib.integrations.flask_oauth2 import ResourceProtector as FlaskResource
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Request
 from authlib.oauth2.rfc6749 import OAuth2Error
 from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2.rfc6749 import MissingAuthorizationError
+from authlib.oauth2.rfc6749 import UnsupportedTokenTypeError
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc6750 import InsufficientScopeError
 from authlib.oauth2.rfc6750 import InvalidTokenError
-from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from flask import Response
 from flask import current_app
 from flask import json
@@ -71,6 +73,10 @@ class ResourceProtector(FlaskResourceProtector):
         """RFC 6750 §3 (and OIDC Core §5.3.3): the error in the body and in
         ``WWW-Authenticate``, which Authlib leaves out for insufficient_scope."""
         headers = error.get_headers()
+        if isinstance(error, (MissingAuthorizationError, UnsupportedTokenTypeError)):
+            # RFC 6750 §3.1: a request without a bearer token gets the
+            # challenge, but no error code or other error information.
+            return Response("", status=401, headers=[("WWW-Authenticate", 'Bearer realm="userinfo"')])
         if isinstance(error, InsufficientScopeError):
             challenge = f'Bearer error="{error.error}", error_description="{error.get_error_description()}"'
             if scopes:

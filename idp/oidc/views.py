@@ -1,7 +1,6 @@
 """HTTP glue of the protocol endpoints (DESIGN.md §3). Protocol decisions live
 in Authlib and ``idp.grants``; this module only adapts requests and commits."""
 
-from authlib.oauth2.rfc6749 import OAuth2Error
 from authlib.oauth2.rfc6750 import InvalidTokenError
 from flask import Blueprint
 from flask import current_app
@@ -184,5 +183,3 @@ def userinfo():
     response.headers.update(NO_STORE)
     return response
 
-
-__all__ = ["bp", "OAuth2Error"]

@@ -523,3 +523,13 @@ def test_userinfo_answers_for_the_tokens_user_not_the_browser(app, rp, company):
     info = userinfo(bela_browser, anna_tokens["access_token"]).get_json()
     assert info["sub"] == anna.sub
     assert json.dumps(info).count(bela.sub) == 0
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Basic dXNlcjpwdw=="}, {"Authorization": "Bearer"}],
+                         ids=["no-credentials", "other-scheme", "empty-bearer"])
+def test_userinfo_without_a_bearer_token_gets_a_bare_challenge(client, headers):
+    """RFC 6750 §3.1: no error code when the request carried no bearer token."""
+    response = client.get("/oauth/userinfo", headers=headers)
+    assert response.status_code == 401
+    challenge = response.headers["WWW-Authenticate"]
+    assert challenge.startswith("Bearer") and "error=" not in challenge
