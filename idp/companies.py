@@ -106,28 +106,21 @@ def create_company(slug, name, admin_email, admin_phone, sms_login_required=True
     return company, Registered(admin, password)
 
 
-def create_user(identifier, email, phone, permissions=(), display_name=None, actor="cli"):
+def create_user(identifier, email, phone, permissions=(), display_name=None):
+    """``user@slug`` for the CLI and the demo: the admin area's own rules, with
+    the main admin's powers (``idp.admin.service.create_user``)."""
+    from idp.admin import service
+
     username, _, slug = (identifier or "").strip().lower().partition("@")
-    if not USERNAME.match(username):
-        raise RegistrationError("Usernames are 1-64 lower-case letters, digits, '.', '-' or '_'.", "username")
-    if username == MAIN_ADMIN_USERNAME:
-        raise RegistrationError("'admin' is reserved for the main administrator.", "username")
     company = Company.query.filter_by(slug=slug).one_or_none()
     if company is None:
         raise RegistrationError(f"No company with the slug {slug!r}.", "company")
-    if BusinessUser.query.filter_by(company_id=company.id, username=username).first():
-        raise RegistrationError(f"{username}@{slug} already exists (identifiers are never reused).", "username")
-    services = get_services()
-    user = BusinessUser(company_id=company.id, company_obj=company, username=username,
-                        email_address=check_email(email), phone=check_phone(phone),
-                        permissions=check_permissions(permissions), display_name=display_name,
-                        created_at=services.clock.now())
-    db.session.add(user)
-    password = issue_temporary_password(user)
-    services.audit.record("user.created", actor=actor, subject=user.sub, company_id=company.id,
-                          permissions=user.permissions)
-    _commit()
-    return Registered(user, password)
+    try:
+        return service.create_user(service.Actor(company=company), username, email, phone, permissions,
+                                   display_name)
+    except service.AdminError as error:
+        db.session.rollback()
+        raise RegistrationError(str(error.message), error.field) from None
 
 
 def add_phone_line(number, company_slug, permissions=(), label=None, actor="cli"):

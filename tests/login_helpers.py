@@ -245,3 +245,27 @@ def admin_post(client, url, data, page="/admin/rights"):
     """POST ``data`` to ``url`` with a valid CSRF token of this browser taken from ``page``."""
     token = any_csrf_token(client.get(page).get_data(as_text=True))
     return client.post(url, data={"csrf_token": token, **data})
+
+
+def post_at_once(browser, url, data, times=2):
+    """POST the same form ``times`` times at the same instant from copies of one
+    browser's cookies (a live server); returns the responses."""
+    import threading
+
+    import requests
+
+    barrier = threading.Barrier(times)
+    replies = []
+
+    def submit():
+        session = requests.Session()
+        session.cookies.update(browser.cookies)
+        barrier.wait()
+        replies.append(session.post(url, data=data, allow_redirects=False, timeout=30))
+
+    threads = [threading.Thread(target=submit) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return replies

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 
 from idp.companies import USERNAME
+from idp.companies import Registered
 from idp.companies import RegistrationError
 from idp.companies import check_email
 from idp.companies import check_phone
@@ -117,10 +118,11 @@ def create_user(actor, username, email, phone, permissions=(), display_name=None
                         display_name=(display_name or "").strip()[:200] or None,
                         created_at=get_services().clock.now())
     db.session.add(user)
-    issue_temporary_password(user)
+    password = issue_temporary_password(user)
+    db.session.flush()  # assigns the sub the audit event names
     actor.audit("user.created", subject=user.sub, username=username, permissions=codes)
     db.session.commit()
-    return user
+    return Registered(user, password)
 
 
 def may_edit_details(actor, user):

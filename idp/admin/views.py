@@ -116,7 +116,7 @@ def new_user():
     if form.validate_on_submit():
         try:
             user = service.create_user(g.actor, form.username.data, form.email.data, form.phone.data,
-                                       form.permissions.data, form.display_name.data)
+                                       form.permissions.data, form.display_name.data).user
         except service.NotAllowedError:
             raise
         except service.AdminError as error:

@@ -4,7 +4,6 @@ one step, single-use codes under concurrent submissions, and hostile input
 answered with a clear, escaped page - never a 500."""
 
 import re
-import threading
 
 import pytest
 import requests
@@ -18,6 +17,7 @@ from idp.models.session import LoginSession
 from tests.factories import make_client
 from tests.factories import make_company
 from tests.factories import make_login_user
+from tests.login_helpers import post_at_once
 from tests.login_helpers import CSRF
 from tests.login_helpers import audit_events
 from tests.login_helpers import authorize
@@ -279,21 +279,7 @@ def test_two_simultaneous_right_codes_log_in_exactly_once(live_server):
     token = CSRF.search(browser.get(sms_url, timeout=10).text).group(1)
     code = last_code(PHONE)
 
-    barrier = threading.Barrier(2)
-    replies = []
-
-    def submit():
-        session = requests.Session()
-        session.cookies.update(browser.cookies)
-        barrier.wait()
-        replies.append(session.post(sms_url, data={"csrf_token": token, "code": code},
-                                    allow_redirects=False, timeout=30))
-
-    threads = [threading.Thread(target=submit) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    replies = post_at_once(browser, sms_url, {"csrf_token": token, "code": code})
     assert len(replies) == 2
     successes = [r for r in replies if r.status_code == 302 and r.headers["Location"].endswith("/login/done")]
     failures = [r for r in replies if r.status_code == 400 and RESTART in r.text]

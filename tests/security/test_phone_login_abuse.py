@@ -5,7 +5,6 @@ re-pointed at another number, CSRF on every form, and hostile input answered
 with a clear, escaped page - never a 500."""
 
 import re
-import threading
 from urllib.parse import urlencode
 
 import pytest
@@ -20,6 +19,7 @@ from idp.services import get_services
 from tests.factories import make_client
 from tests.factories import make_company
 from tests.factories import make_phone_line
+from tests.login_helpers import post_at_once
 from tests.login_helpers import CSRF
 from tests.login_helpers import at_phone_code
 from tests.login_helpers import audit_events
@@ -328,21 +328,7 @@ def test_two_simultaneous_right_codes_log_in_exactly_once(live_server):
     assert "/login/phone/code?flow=" in code_url
     code = last_code(NUMBER)
 
-    barrier = threading.Barrier(2)
-    replies = []
-
-    def submit():
-        session = requests.Session()
-        session.cookies.update(browser.cookies)
-        barrier.wait()
-        replies.append(session.post(code_url, data={"csrf_token": token, "code": code},
-                                    allow_redirects=False, timeout=30))
-
-    threads = [threading.Thread(target=submit) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    replies = post_at_once(browser, code_url, {"csrf_token": token, "code": code})
     assert len(replies) == 2
     successes = [r for r in replies if r.status_code == 302 and r.headers["Location"].endswith("/login/done")]
     failures = [r for r in replies if r.status_code == 400 and RESTART in r.text]
