@@ -57,6 +57,9 @@ def create_app(config=None, services=None):
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     app.extensions["idp"] = build_services(app, services)
+    if app.config["ENV"] == "production" and not app.config.get("REDIS_URL"):
+        app.logger.warning("IDP_REDIS_URL is not set: throttle counters live in each process, so "
+                           "several nodes (or gunicorn workers) each count on their own.")
 
     from idp import models  # noqa: F401  (registers the tables)
     from idp.admin.views import bp as admin_bp
@@ -89,6 +92,8 @@ def create_app(config=None, services=None):
     def security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if app.config["SESSION_COOKIE_SECURE"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         if response.mimetype == "text/html":
             response.headers.setdefault("X-Frame-Options", "DENY")
             response.headers.setdefault(

@@ -38,6 +38,10 @@ def load_config(app, overrides=None):
         app.config["KEYS_DIR"] = str(Path(app.root_path).parent / "keys")
     app.config["ISSUER"] = str(app.config["ISSUER"]).rstrip("/")
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    if app.config["ISSUER"].startswith("https://"):
+        # Served over TLS: the session cookie never travels in clear text.
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["PREFERRED_URL_SCHEME"] = "https"
     validate_config(app.config)
 
 

@@ -247,3 +247,19 @@ def test_http_sms_backend_needs_a_gateway_url(storage, monkeypatch):
     set_env(monkeypatch, {**PRODUCTION_ENV, "IDP_SMS_GATEWAY_URL": None})
     with pytest.raises(ConfigurationError, match="IDP_SMS_GATEWAY_URL"):
         build(storage)
+
+
+def test_https_issuer_makes_the_session_cookie_secure_and_sends_hsts(make_app):
+    """Behind TLS the browser session never travels in clear text."""
+    app = make_app(issuer="https://login.telekom.example")
+    with app.app_context():
+        response = app.test_client().get("/login")  # the CSRF token starts a session
+        cookie = response.headers["Set-Cookie"]
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+        assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+def test_loopback_http_issuer_keeps_cookies_usable_in_development(client):
+    response = client.get("/login")
+    assert "Secure" not in response.headers.get("Set-Cookie", "")
+    assert "Strict-Transport-Security" not in response.headers
