@@ -28,6 +28,7 @@ from idp.oidc.interactions import InteractionError
 from idp.oidc.interactions import complete_login
 from idp.oidc.interactions import load_interaction
 from idp.oidc.sessions import browser_id
+from idp.oidc.sessions import current_login
 from idp.oidc.sessions import start_login
 from idp.services import get_services
 from idp.services.otp import CodeExpiredError
@@ -261,8 +262,6 @@ def new_password():
 
 @bp.route("/done")
 def done():
-    from idp.oidc.sessions import current_login
-
     _, principal = current_login()
     return page("login/done.html", principal=principal)
 

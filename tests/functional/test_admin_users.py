@@ -409,3 +409,11 @@ def test_admin_pages_in_english(app, acme):
             assert hungarian not in html, (page, hungarian)
     assert "View invoices" in text(browser.get("/admin/users/new"))
     assert urlsplit(browser.get("/admin").headers["Location"]).path == "/admin/users"
+
+
+def test_a_login_without_a_relying_party_offers_the_admin_area_to_admins(app, acme):
+    from tests.login_helpers import admin_browser
+
+    browser = admin_browser(app, "admin@acme", phone=ADMIN_PHONE)
+    for path in ("/login/done", "/"):
+        assert 'href="/admin/users"' in browser.get(path).get_data(as_text=True)
