@@ -95,11 +95,13 @@ class BusinessLogin(Flow):
         if ok and user.password_temporary and user.password_expires_at is not None:
             ok = user.password_expires_at > self.ctx.clock.now() or "expired"
         if ok is not True:
-            services.throttles.password_failed(identifier, self.ctx.ip, attempt,
-                                               user.company_id if user else None)
+            locked = services.throttles.password_failed(identifier, self.ctx.ip, attempt,
+                                                        user.company_id if user else None)
             services.audit.record("login.failed", subject=identifier, ip=self.ctx.ip,
                                   company_id=user.company_id if user else None, reason="password")
             db.session.commit()
+            if locked is not None:
+                raise locked
             if ok == "expired":
                 raise TemporaryPasswordExpiredError()
             raise InvalidCredentialsError()

@@ -29,6 +29,11 @@ class SmsBudgetError(ThrottledError):
     pass
 
 
+def locked_message(minutes):
+    return _l("Túl sok sikertelen próbálkozás miatt ezt az azonosítót %(minutes)s percre zároltuk. Új jelszót "
+              "a „Nem tudom a jelszavam” lehetőséggel kérhet.", minutes=minutes)
+
+
 class Throttles:
     def __init__(self, counters, config, audit):
         self.counters = counters
@@ -41,9 +46,7 @@ class Throttles:
         c = self.config
         _, locked_for = self.counters.get(f"pw:lock:{identifier}")
         if locked_for:
-            raise LockedError(_l("Túl sok sikertelen próbálkozás miatt ezt az azonosítót %(minutes)s percre "
-                                 "zároltuk. Új jelszót a „Nem tudom a jelszavam” lehetőséggel kérhet.",
-                                 minutes=max(1, round(locked_for / 60))), locked_for)
+            raise LockedError(locked_message(max(1, round(locked_for / 60))), locked_for)
         _, wait = self.counters.get(f"pw:delay:{identifier}")
         if wait:
             raise ThrottledError(_l("Túl sok sikertelen próbálkozás. Próbálja újra %(seconds)s másodperc "
@@ -56,14 +59,19 @@ class Throttles:
         return attempt
 
     def password_failed(self, identifier, ip, attempt, company_id=None):
+        """Record a wrong password; returns the ``LockedError`` to show when
+        this very attempt locked the identifier (the 20th), else None."""
         c = self.config
         if attempt >= int(c["PASSWORD_LOCK_AFTER"]):
-            self.counters.set(f"pw:lock:{identifier}", 1, int(c["PASSWORD_LOCK_SECONDS"]))
+            seconds = int(c["PASSWORD_LOCK_SECONDS"])
+            self.counters.set(f"pw:lock:{identifier}", 1, seconds)
             self.counters.reset(f"pw:id:{identifier}")
             self.audit.record("login.locked", subject=identifier, company_id=company_id, ip=ip)
-        elif attempt >= int(c["PASSWORD_DELAY_AFTER"]):
+            return LockedError(locked_message(max(1, round(seconds / 60))), seconds)
+        if attempt >= int(c["PASSWORD_DELAY_AFTER"]):
             delay = min(2 ** (attempt - int(c["PASSWORD_DELAY_AFTER"])), int(c["PASSWORD_DELAY_MAX"]))
             self.counters.set(f"pw:delay:{identifier}", 1, delay)
+        return None
 
     def password_succeeded(self, identifier):
         self.counters.reset(f"pw:id:{identifier}")
