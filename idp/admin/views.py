@@ -17,6 +17,7 @@ from flask_babel import gettext
 
 from idp import phones
 from idp.admin import service
+from idp.admin.events import event_label
 from idp.admin.forms import ActionForm
 from idp.admin.forms import NewUserForm
 from idp.admin.forms import SmsSettingForm
@@ -60,7 +61,7 @@ def not_allowed(error):
 
 @bp.app_context_processor
 def admin_helpers():
-    return {"permission_label": lambda code: next(
+    return {"event_label": event_label, "permission_label": lambda code: next(
         (p.label(_locale()) for p in catalog().entries if p.code == code), code),
             "permission_labels": permission_labels, "phone_display": phones.display}
 
