@@ -43,6 +43,27 @@ def select_locale():
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def install_security_headers(app):
+    """Browser hardening on every response; pages are never cached."""
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if app.config["SESSION_COOKIE_SECURE"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if response.mimetype == "text/html":
+            # form-action also covers the redirect after a POST: the consent and
+            # login forms end at the relying party's redirect URI, any origin.
+            response.headers.setdefault("X-Frame-Options", "DENY")
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; "
+                "form-action 'self' http: https:")
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
 def create_app(config=None, services=None):
     app = Flask(__name__, instance_relative_config=False)
     load_config(app, config)
@@ -88,19 +109,5 @@ def create_app(config=None, services=None):
 
     app.cli.add_command(idp_group)
 
-    @app.after_request
-    def security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        if app.config["SESSION_COOKIE_SECURE"]:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if response.mimetype == "text/html":
-            response.headers.setdefault("X-Frame-Options", "DENY")
-            response.headers.setdefault(
-                "Content-Security-Policy",
-                "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; "
-                "form-action 'self' http: https:")
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
-
+    install_security_headers(app)
     return app

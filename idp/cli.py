@@ -15,26 +15,13 @@ from flask.cli import AppGroup
 from flask.cli import FlaskGroup
 from flask_migrate.cli import db as db_commands
 
+from idp.cli_support import emit
+from idp.cli_support import fail
+from idp.cli_support import json_option
 from idp.errors import ConfigurationError
 
 idp_group = AppGroup("idp", help="Telekom identity provider administration.")
 idp_group.add_command(db_commands)
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-
-
-def emit(as_json, document, lines):
-    if as_json:
-        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
-    else:
-        for line in lines:
-            click.echo(line)
-
-
-def fail(message):
-    click.echo(f"idp: {message}", err=True)
-    sys.exit(1)
-
 
 # --- keys -----------------------------------------------------------------------
 @idp_group.group("keys", help="Signing keys.")
@@ -229,9 +216,12 @@ def demo(as_json):
 
 
 def _register_admin_commands():
-    from idp.admin.cli import register
+    from idp.admin.cli import COMMANDS
 
-    register(idp_group, company_group, user_group, phone_group, json_option, emit, fail)
+    groups = {"company": company_group, "user": user_group, "phone": phone_group}
+    for group, commands in COMMANDS.items():
+        for command in commands:
+            groups[group].add_command(command)
 
 
 _register_admin_commands()
