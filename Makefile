@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: install run test translations browser clean
+.PHONY: install run test test-postgres translations browser clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ run: install
 
 test: install browser
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The same suite on PostgreSQL (127.0.0.1:5432, trust auth): a database per test.
+test-postgres: install browser
+	IDP_TEST_DATABASE=postgresql $(BIN)/pytest $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) instance *.egg-info .pytest_cache tests/artifacts

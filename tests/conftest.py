@@ -2,6 +2,8 @@
 signing keys per test (a copy of one generated set), a frozen clock, the
 Flask test client, a live server on a loopback port, and the login seam."""
 
+import os
+import secrets
 import shutil
 import socket
 import threading
@@ -11,6 +13,7 @@ from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
 import pytest
+import sqlalchemy as sa
 from flask import Blueprint
 from flask import redirect
 from flask import request
@@ -42,19 +45,51 @@ def login_through_seam():
     return redirect(complete_login(request.args["interaction"], result))
 
 
+#: ``IDP_TEST_DATABASE=postgresql`` runs the suite on PostgreSQL (127.0.0.1:5432):
+#: one migrated template database, and a fresh copy of it for every test.
+POSTGRES = os.environ.get("IDP_TEST_DATABASE") == "postgresql"
+POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
+
+
+def _postgres(statement):
+    engine = sa.create_engine(POSTGRES_SERVER + "postgres", isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sa.text(statement))
+    engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def template_dir(tmp_path_factory):
     """One migrated database and one key set, copied into every test."""
     base = tmp_path_factory.mktemp("template")
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{base / 'idp.db'}",
-                      "KEYS_DIR": str(base / "keys"), "ISSUER": "http://localhost"})
+    if POSTGRES:
+        name = f"idp_template_{os.getpid()}"
+        _postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _postgres(f'CREATE DATABASE "{name}"')
+        uri = POSTGRES_SERVER + name
+    else:
+        uri = f"sqlite:///{base / 'idp.db'}"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": uri, "KEYS_DIR": str(base / "keys"),
+                      "ISSUER": "http://localhost"})
     with app.app_context():
         from flask_migrate import upgrade
 
         upgrade()
         db.engine.dispose()
     KeyStore(base / "keys", FrozenClock()).ensure()
-    return base
+    yield base
+    if POSTGRES:
+        _postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def copy_database(template_dir, target):
+    """This test's own database: a file copy (SQLite) or a template copy (PostgreSQL)."""
+    if not POSTGRES:
+        shutil.copy(template_dir / "idp.db", target / "idp.db")
+        return f"sqlite:///{target / 'idp.db'}", {"connect_args": {"timeout": 15}}
+    name = f"idp_test_{os.getpid()}_{secrets.token_hex(4)}"
+    _postgres(f'CREATE DATABASE "{name}" TEMPLATE "idp_template_{os.getpid()}"')
+    return POSTGRES_SERVER + name, {"pool_pre_ping": True}
 
 
 @pytest.fixture
@@ -70,11 +105,10 @@ def make_app(template_dir, tmp_path, clock):
     def factory(issuer="http://localhost", services=None, **config):
         target = tmp_path / f"app{len(created)}"
         target.mkdir()
-        shutil.copy(template_dir / "idp.db", target / "idp.db")
+        uri, engine_options = copy_database(template_dir, target)
         shutil.copytree(template_dir / "keys", target / "keys")
-        settings = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{target / 'idp.db'}",
-                    "KEYS_DIR": str(target / "keys"), "ISSUER": issuer,
-                    "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"timeout": 15}}}
+        settings = {"SQLALCHEMY_DATABASE_URI": uri, "KEYS_DIR": str(target / "keys"), "ISSUER": issuer,
+                    "SQLALCHEMY_ENGINE_OPTIONS": engine_options}
         settings.update(config)
         services = {"clock": clock, **(services or {})}
         app = create_app(settings, services=services)
@@ -86,7 +120,11 @@ def make_app(template_dir, tmp_path, clock):
     yield factory
     for app in created:
         with app.app_context():
+            url = db.engine.url
+            db.session.remove()
             db.engine.dispose()
+        if POSTGRES:
+            _postgres(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Forms of the admin area (Flask-WTF: CSRF on every one)."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from idp.forms import Form
 from wtforms import BooleanField
 from wtforms import RadioField
 from wtforms import SelectMultipleField
@@ -23,7 +23,7 @@ class CheckboxesField(SelectMultipleField):
         pass
 
 
-class UserDetailsForm(FlaskForm):
+class UserDetailsForm(Form):
     display_name = StringField(_l("Név"), validators=[Length(max=200)], render_kw={"autocomplete": "name"})
     email = StringField(_l("E-mail-cím"), validators=[InputRequired(_l("Adja meg az e-mail-címet.")),
                                                        Length(max=320)],
@@ -43,13 +43,13 @@ class NewUserForm(UserDetailsForm):
     submit = SubmitField(_l("Felhasználó létrehozása"))
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button that changes something: CSRF and nothing else."""
 
     submit = SubmitField()
 
 
-class SmsSettingForm(FlaskForm):
+class SmsSettingForm(Form):
     sms_login = RadioField(_l("SMS-kód belépéskor"), choices=[
         SelectChoice("on", _l("Bekapcsolva (ajánlott): jelszó után SMS-kód is kell")),
         SelectChoice("off", _l("Kikapcsolva: a jelszó után azonnal belép"))],

@@ -1,7 +1,7 @@
 """The login pages' forms (Flask-WTF: CSRF on every one)."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from idp.forms import Form
 from wtforms import PasswordField
 from wtforms import RadioField
 from wtforms import StringField
@@ -13,7 +13,7 @@ from wtforms.validators import Length
 NEXT = _l("Tovább")
 
 
-class IdentifierForm(FlaskForm):
+class IdentifierForm(Form):
     identifier = StringField(_l("Azonosító"), validators=[
         InputRequired(_l("Adja meg az azonosítóját.")),
         Length(max=130, message=_l("Az azonosító túl hosszú."))],
@@ -22,7 +22,7 @@ class IdentifierForm(FlaskForm):
     submit = SubmitField(NEXT)
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(Form):
     password = PasswordField(_l("Jelszó"), validators=[
         InputRequired(_l("Adja meg a jelszavát.")),
         Length(max=1024, message=_l("A jelszó túl hosszú."))],
@@ -30,7 +30,7 @@ class PasswordForm(FlaskForm):
     submit = SubmitField(NEXT)
 
 
-class CodeForm(FlaskForm):
+class CodeForm(Form):
     code = StringField(_l("SMS-ben kapott kód"), validators=[
         InputRequired(_l("Adja meg a kapott kódot.")),
         Length(max=32, message=_l("A kód 6 számjegyből áll."))],
@@ -39,11 +39,11 @@ class CodeForm(FlaskForm):
     submit = SubmitField(NEXT)
 
 
-class ResendForm(FlaskForm):
+class ResendForm(Form):
     resend = SubmitField(_l("Nem kaptam meg az SMS-t"))
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(Form):
     password = PasswordField(_l("Új jelszó"), validators=[InputRequired(_l("Adja meg az új jelszót."))],
                              render_kw={"autocomplete": "new-password", "minlength": "12",
                                         "maxlength": "128"})
@@ -53,13 +53,13 @@ class NewPasswordForm(FlaskForm):
     submit = SubmitField(_l("Jelszó mentése"))
 
 
-class ResetChannelForm(FlaskForm):
+class ResetChannelForm(Form):
     channel = RadioField(_l("Hová küldjük a kódot?"), choices=[SelectChoice("email"), SelectChoice("sms")],
                          validators=[InputRequired(_l("Válassza ki, hová küldjük a kódot."))])
     submit = SubmitField(_l("Kód küldése"))
 
 
-class PhoneNumberForm(FlaskForm):
+class PhoneNumberForm(Form):
     number = StringField(_l("Mobiltelefonszám"), validators=[
         InputRequired(_l("Adja meg a mobiltelefonszámát.")),
         Length(max=64, message=_l("A telefonszám túl hosszú."))],
@@ -67,7 +67,7 @@ class PhoneNumberForm(FlaskForm):
     submit = SubmitField(NEXT)
 
 
-class RequestSmsForm(FlaskForm):
+class RequestSmsForm(Form):
     submit = SubmitField(_l("Kérem az SMS-t"))
 
 

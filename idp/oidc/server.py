@@ -55,7 +55,7 @@ class AuthorizationServer(FlaskAuthorizationServer):
     def query_client(self, client_id):
         from idp.models.client import OAuthClient
 
-        if not isinstance(client_id, str) or len(client_id) > 64:
+        if not isinstance(client_id, str) or len(client_id) > 64 or "\x00" in client_id:
             return None
         return OAuthClient.query.filter_by(client_id=client_id, disabled=False).one_or_none()
 

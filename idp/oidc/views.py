@@ -9,7 +9,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask_babel import lazy_gettext
-from flask_wtf import FlaskForm
+from idp.forms import Form
 from wtforms import SubmitField
 
 from idp.extensions import authorization
@@ -91,7 +91,7 @@ def resume(interaction_id):
     return process_authorization(StoredAuthorizationRequest(interaction.params), interaction)
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(Form):
     allow = SubmitField(lazy_gettext("Engedélyezem"))
     deny = SubmitField(lazy_gettext("Elutasítom"))
 

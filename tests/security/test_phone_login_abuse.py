@@ -458,7 +458,7 @@ BAD_NUMBERS = {
     "vanity-letters": ("0630ABCDEFG", FORMAT_ERROR),
     "emoji": ("📱301234567", FORMAT_ERROR),
     "emoji-only": ("😀😀😀", FORMAT_ERROR),
-    "nul-byte": ("301234567\x00", FORMAT_ERROR),
+    "nul-byte": ("301234567\x00", "Érvénytelen karaktert tartalmaz."),
     "sql": ("301234567' OR '1'='1", FORMAT_ERROR),
     "sql-drop": ("301234567; DROP TABLE phone_lines; --", FORMAT_ERROR),
     "script": ("<script>alert(1)</script>301234567", FORMAT_ERROR),
