@@ -4,6 +4,8 @@ subclasses in grants. Internal detail goes to the log, never to the client.
 """
 
 import logging
+import math
+import time
 
 from flask import jsonify
 from flask import render_template
@@ -61,10 +63,9 @@ def register_error_handlers(app):
 
 
 def _rate_limit_retry_after():
-    """Seconds until the Flask-Limiter limit this request broke lets it through again."""
-    import math
-    import time
-
+    """Seconds until the Flask-Limiter limit this request broke lets it through
+    again. Flask-Limiter's windows run on wall time (``reset_at`` is an epoch),
+    so this is the one place that reads it instead of the clock service."""
     from idp.extensions import limiter
 
     limit = limiter.current_limit
