@@ -191,12 +191,18 @@ def delete_user(actor, user):
         raise NotAllowedError(_l("A főadminisztrátor nem törölhető."))
     if actor.principal is not None and user.sub == actor.principal.sub:
         raise NotAllowedError(_l("Saját magát nem törölheti."))
-    clock = get_services().clock
-    user.deleted_at = clock.now()
-    user.disabled = True
-    end_all_sessions(user, clock)
+    _retire(user)
     actor.audit("user.deleted", subject=user.sub, username=user.username)
     db.session.commit()
+
+
+def _retire(principal):
+    """Soft delete: it can no longer log in, its sessions and tokens end, and the
+    row stays so its identifier is never given to anyone else."""
+    clock = get_services().clock
+    principal.deleted_at = clock.now()
+    principal.disabled = True
+    end_all_sessions(principal, clock)
 
 
 def resend_temporary_password(actor, user):
@@ -226,10 +232,7 @@ def set_line_permissions(actor, line, codes, commit=True):
 def remove_phone_line(actor, line):
     if line.company_id != actor.company.id:
         raise NotAllowedError(_l("Nincs ilyen telefonszám."))
-    clock = get_services().clock
-    line.deleted_at = clock.now()
-    line.disabled = True
-    end_all_sessions(line, clock)
+    _retire(line)
     actor.audit("phone_line.removed", subject=line.sub, number=line.number)
     db.session.commit()
 
