@@ -64,7 +64,7 @@ def check_redirect_uri(uri, public, field="redirect_uris"):
 def register_client(*, name, redirect_uris, public=False, first_party=False, scope=None,
                     grant_types=None, auth_method=None, post_logout_redirect_uris=(), jwks=None,
                     jwks_uri=None, backchannel_logout_uri=None, id_token_signed_response_alg=None,
-                    client_id=None):
+                    client_id=None, resource_server=False):
     """Validate and store a client; returns it with its secret (shown once)."""
     name = (name or "").strip()
     if not name or len(name) > 200:
@@ -106,7 +106,7 @@ def register_client(*, name, redirect_uris, public=False, first_party=False, sco
         scope=" ".join(dict.fromkeys(scopes)), token_endpoint_auth_method=auth_method,
         jwks=jwks, jwks_uri=jwks_uri, backchannel_logout_uri=backchannel_logout_uri,
         id_token_signed_response_alg=id_token_signed_response_alg, first_party=bool(first_party),
-        created_at=get_services().clock.now(),
+        resource_server=bool(resource_server), created_at=get_services().clock.now(),
     )
     client.set_secret(secret)
     db.session.add(client)

@@ -44,6 +44,9 @@ class OAuthClient(ClientMixin, db.Model):
     backchannel_logout_uri = db.Column(db.String(2048), nullable=True)
     id_token_signed_response_alg = db.Column(db.String(16), nullable=True)
     first_party = db.Column(db.Boolean, nullable=False, default=False)
+    # An operator's decision (``idp client create --resource-server``): this
+    # client may introspect every token, not only its own (RFC 7662 §2.1, §4).
+    resource_server = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     registration_access_token_hash = db.Column(db.String(64), nullable=True)
     disabled = db.Column(db.Boolean, nullable=False, default=False)
     created_at = db.Column(UTCDateTime, nullable=False)
