@@ -7,8 +7,6 @@ DESIGN.md for the public contract and README.md for a tour.
 import logging
 
 from flask import Flask
-from flask import abort
-from flask import render_template
 from flask import has_request_context
 from flask_babel import get_locale
 from flask import request
@@ -43,24 +41,6 @@ def select_locale():
     if session.get("locale") in languages:
         return session["locale"]
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
-
-
-def refuse_nul_bytes(app):
-    """No legitimate input contains a NUL byte, and PostgreSQL refuses it in
-    any string it is given. Paths, query strings, the Authorization header and
-    the protocol endpoints' parameters are turned away here (400); the pages'
-    form fields say so at the field (``idp.forms.Form``)."""
-
-    @app.before_request
-    def nul_guard():
-        values = [request.path, request.headers.get("Authorization", "")]
-        sources = [request.args] + ([request.form] if request.path.startswith("/oauth/") else [])
-        values += [v for source in sources for key in source for v in [key, *source.getlist(key)]]
-        if any("\x00" in value for value in values):
-            if request.path.startswith(("/oauth/authorize", "/oauth/consent")):  # never redirect it
-                return render_template("authorize_error.html", message=None), 400
-            abort(400)
-        return None
 
 
 def install_security_headers(app):
@@ -108,6 +88,8 @@ def create_app(config=None, services=None):
     from idp.flows.pages import bp as login_bp
     from idp.health import bp as health_bp
     from idp.home import bp as home_bp
+    from idp.oidc.cors import install_cors
+    from idp.oidc.guard import install_request_guard
     from idp.oidc.wiring import config_oauth
     from idp.oidc.views import bp as oidc_bp
 
@@ -130,5 +112,6 @@ def create_app(config=None, services=None):
     app.cli.add_command(idp_group)
 
     install_security_headers(app)
-    refuse_nul_bytes(app)
+    install_request_guard(app)
+    install_cors(app)
     return app

@@ -30,6 +30,16 @@ class IdpError(Exception):
     message = "The request could not be completed."
 
 
+def safe_description(text, limit=200):
+    """``text`` as an OAuth ``error_description`` may carry it (RFC 6749
+    §5.2: printable ASCII without ``"`` and ``\\``): anything else becomes
+    ``?``, and it is cut at ``limit`` characters. Authlib refuses to build an
+    error from anything else, so every description that quotes input passes
+    through here."""
+    cleaned = "".join(c if 0x20 <= ord(c) <= 0x7E and c not in '"\\' else "?" for c in str(text))
+    return cleaned[:limit]
+
+
 def wants_json():
     return request.path.startswith(API_PREFIXES) or (
         request.accept_mimetypes.best == "application/json")

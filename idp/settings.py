@@ -45,7 +45,7 @@ LOGIN_SESSION_TTL = 8 * 3600
 INTERACTION_TTL = 15 * 60
 
 # Protocol.
-SCOPES = ["openid", "profile", "email", "phone", "company", "permissions", "subscriptions"]
+SCOPES = ["openid", "profile", "email", "phone", "company", "permissions", "subscriptions", "offline_access"]
 ACR_VALUES = ["urn:telekom:acr:1fa", "urn:telekom:acr:2fa"]  # one factor; password + SMS
 MAX_PARAM_LENGTH = 2048
 MAX_CONTENT_LENGTH = 64 * 1024

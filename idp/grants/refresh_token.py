@@ -9,6 +9,7 @@ from authlib.oauth2.rfc6749 import grants
 
 from idp.extensions import db
 from idp.grants import ALL_CLIENT_AUTH_METHODS
+from idp.grants.scopes import granted_scope
 from idp.models.client import hash_secret
 from idp.models.token import Token
 from idp.oidc.tokens import revoke_family
@@ -44,6 +45,17 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             self._reuse_detected(row)
             return None
         return row
+
+    def _validate_token_scope(self, token):
+        """RFC 6749 §6: at most the original scope, and only what the client
+        is still registered for (:mod:`idp.grants.scopes`)."""
+        request = self.request
+        request.scope = granted_scope(request.client, request.payload.scope, self.GRANT_TYPE,
+                                      original=token.get_scope())
+
+    def issue_token(self, user, refresh_token):
+        return self.generate_token(user=user, scope=self.request.scope,
+                                   include_refresh_token=self.INCLUDE_NEW_REFRESH_TOKEN)
 
     def _reuse_detected(self, row):
         services = get_services()

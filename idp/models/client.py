@@ -2,7 +2,10 @@
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
+from urllib.parse import urlsplit
+from urllib.parse import urlunsplit
 
 from authlib.oauth2.rfc6749 import ClientMixin
 from authlib.oauth2.rfc6749.util import scope_to_list
@@ -20,6 +23,27 @@ def hash_secret(value: str) -> str:
     enough to make a stolen database useless, and keeps the token endpoint fast
     (passwords, which are guessable, use argon2id instead)."""
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def loopback_without_port(uri):
+    """``uri`` with its port removed if it is an ``http`` URI on a loopback IP
+    literal (``127.0.0.1``, ``[::1]``) without userinfo or fragment; else None.
+    ``localhost`` is not included (RFC 8252 §8.3: it may resolve elsewhere)."""
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return None
+    host = parts.hostname
+    if parts.scheme != "http" or not host or "@" in parts.netloc or parts.fragment or "#" in uri:
+        return None
+    try:
+        if not ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        return None
+    netloc = f"[{host}]" if ":" in host else host
+    return urlunsplit(("http", netloc, parts.path, parts.query, ""))
 
 
 def new_client_secret() -> str:
@@ -70,6 +94,8 @@ class OAuthClient(ClientMixin, db.Model):
         return None
 
     def get_allowed_scope(self, scope):
+        # Authlib's hook. The grants decide the granted scope in one place,
+        # idp.grants.scopes.granted_scope, and overwrite what this returns.
         if not scope:
             return self.scope
         allowed = set(scope_to_list(self.scope))
@@ -77,8 +103,18 @@ class OAuthClient(ClientMixin, db.Model):
         return " ".join(s for s in dict.fromkeys(requested) if s in allowed)
 
     def check_redirect_uri(self, redirect_uri):
-        # Exact string comparison (RFC 9700 §4.1.3); no prefix or pattern matching.
-        return redirect_uri in self.redirect_uris
+        """Exact string comparison (RFC 9700 §4.1.3), no prefix or pattern
+        matching - except that a native (public) client's loopback IP redirect
+        URI accepts any port (RFC 8252 §7.3), everything else still exact."""
+        if not isinstance(redirect_uri, str):
+            return False
+        if redirect_uri in self.redirect_uris:
+            return True
+        if not self.is_public:
+            return False
+        portless = loopback_without_port(redirect_uri)
+        return portless is not None and any(
+            loopback_without_port(registered) == portless for registered in self.redirect_uris)
 
     def check_client_secret(self, client_secret):
         if not self.client_secret_hash or not isinstance(client_secret, str):

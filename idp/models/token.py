@@ -102,9 +102,24 @@ class Token(TokenMixin, db.Model):
         return self.get_expires_at() <= get_services().clock.timestamp()
 
     def refresh_is_usable(self, now_ts):
-        return (self.refresh_token_hash is not None and self.refresh_revoked_at is None
-                and self.refresh_used_at is None
-                and (self.refresh_expires_at is None or self.refresh_expires_at > now_ts))
+        """Not used, revoked or expired - and, unless ``offline_access`` was
+        granted, its login session still alive: an ordinary refresh token
+        ends with the login (logout, expiry), an offline one outlives it
+        (OIDC Core §11, DESIGN.md §2)."""
+        usable = (self.refresh_token_hash is not None and self.refresh_revoked_at is None
+                  and self.refresh_used_at is None
+                  and (self.refresh_expires_at is None or self.refresh_expires_at > now_ts))
+        if not usable or self.outlives_login or not self.sid:
+            return usable
+        from idp.models.session import LoginSession
+
+        login = db.session.get(LoginSession, self.sid)
+        return (login is not None and login.ended_at is None
+                and login.expires_at.timestamp() > now_ts)
+
+    @property
+    def outlives_login(self):
+        return "offline_access" in (self.scope or "").split()
 
     def get_client(self):
         from idp.models.client import OAuthClient

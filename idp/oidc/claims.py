@@ -15,6 +15,7 @@ SCOPE_CLAIMS = {
     "company": ["company", "company_role"],
     "permissions": ["permissions"],
     "subscriptions": ["subscriptions"],
+    "offline_access": [],  # no claim: a refresh token that outlives the login (OIDC Core §11)
 }
 PROTOCOL_CLAIMS = ["iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp", "at_hash"]
 
@@ -65,6 +66,8 @@ SCOPE_LABELS = {
     "company": lazy_gettext("Cég és szerepkör"),
     "permissions": lazy_gettext("Jogosultságok"),
     "subscriptions": lazy_gettext("Előfizetések"),
+    "offline_access": lazy_gettext("Hozzáférés akkor is, amikor Ön nincs bejelentkezve: az alkalmazás "
+                                   "kijelentkezés után is eléri a fenti adatokat, amíg vissza nem vonja"),
 }
 
 

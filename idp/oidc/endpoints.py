@@ -1,5 +1,10 @@
-"""RFC 7009 revocation and RFC 7662 introspection, over the token rows."""
+"""RFC 7009 revocation and RFC 7662 introspection, over the token rows.
 
+A ``token_type_hint`` is only a hint: an unknown value is ignored and the
+search covers every token type (RFC 7009 §2.1, §4.1.2; RFC 7662 §2.1).
+"""
+
+from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoint
 
@@ -11,8 +16,28 @@ from idp.oidc.tokens import revoke_family
 from idp.services import get_services
 
 
+def check_token_parameter(request):
+    if "token" not in request.form:
+        raise InvalidRequestError("Missing token")
+
+
 class RevocationEndpoint(_RevocationEndpoint):
+    """RFC 7009 §2.1: the client must authenticate, and may revoke only its
+    own tokens - another client's token is refused (``invalid_request``, as
+    node-oidc-provider answers) and stays valid; an unknown or already
+    revoked token gets 200, as §2.2 says."""
+
     CLIENT_AUTH_METHODS = ALL_CLIENT_AUTH_METHODS
+
+    def check_params(self, request, client):
+        check_token_parameter(request)
+
+    def authenticate_token(self, request, client):
+        self.check_params(request, client)
+        token = self.query_token(request.form["token"], request.form.get("token_type_hint"))
+        if token is not None and not token.check_client(client):
+            raise InvalidRequestError("The token was not issued to this client")
+        return token
 
     def query_token(self, token_string, token_type_hint):
         row, kind = find_token(token_string, token_type_hint)
@@ -36,10 +61,16 @@ class RevocationEndpoint(_RevocationEndpoint):
 
 
 class IntrospectionEndpoint(_IntrospectionEndpoint):
-    """Any confidential client (a resource server) may introspect an access
-    token; a refresh token only by the client it was issued to."""
+    """RFC 7662 §2.1 and §4 (no token scanning): a confidential client sees
+    its own tokens; a client an operator registered as a resource server
+    (``idp client create --resource-server``) sees every access token; for
+    any other token the answer is ``{"active": false}``, exactly as for an
+    unknown one. Refresh tokens are shown only to the client that holds them."""
 
     CLIENT_AUTH_METHODS = CONFIDENTIAL_AUTH_METHODS
+
+    def check_params(self, request, client):
+        check_token_parameter(request)
 
     def query_token(self, token_string, token_type_hint):
         row, kind = find_token(token_string, token_type_hint)
@@ -48,9 +79,9 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
         return row
 
     def check_permission(self, token, client, request):
-        if token.presented_as == "refresh_token":
-            return token.check_client(client)
-        return True
+        if token.check_client(client):
+            return True
+        return token.presented_as == "access_token" and bool(client.resource_server)
 
     def create_introspection_payload(self, token):
         if token is None or not self._is_active(token):

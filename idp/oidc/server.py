@@ -4,7 +4,9 @@ storage and our issuer."""
 from authlib.integrations.flask_oauth2 import AuthorizationServer as FlaskAuthorizationServer
 from authlib.integrations.flask_oauth2 import ResourceProtector as FlaskResourceProtector
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Request
+from authlib.oauth2.rfc6749 import InvalidClientError
 from authlib.oauth2.rfc6749 import OAuth2Error
+from authlib.oauth2.rfc6749 import UnsupportedResponseTypeError
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749 import MissingAuthorizationError
 from authlib.oauth2.rfc6749 import UnsupportedTokenTypeError
@@ -18,6 +20,8 @@ from flask import json
 from flask import request as flask_request
 from joserfc import jwt
 from joserfc.errors import JoseError
+
+from idp.errors import safe_description
 
 
 class IssuerOAuth2Request(FlaskOAuth2Request):
@@ -46,11 +50,55 @@ class StoredAuthorizationRequest(OAuth2Request):
         return {}
 
 
+GENERIC_CLIENT_AUTH_FAILURES = ("The client cannot authenticate with methods", "The client does not exist")
+
+
 class AuthorizationServer(FlaskAuthorizationServer):
     def create_oauth2_request(self, request):
         if isinstance(request, OAuth2Request):
             return request
         return IssuerOAuth2Request(flask_request)
+
+    def authenticate_client(self, request, methods, endpoint="token"):
+        """Authlib's generic failures list the methods it tried as a Python
+        list, or say that no such client exists (which a wrong secret does not
+        say); both become one plain sentence. The specific ones of a signed
+        assertion (a replayed ``jti``) stay."""
+        try:
+            return super().authenticate_client(request, methods, endpoint)
+        except InvalidClientError as error:
+            if (error.description or "").startswith(GENERIC_CLIENT_AUTH_FAILURES):
+                error.description = "Client authentication failed"
+            raise
+
+    def handle_error_response(self, request, error):
+        """Every OAuth error leaves as RFC 6749 §5.2 allows: a description of
+        printable ASCII (Authlib's own messages may quote what came in)."""
+        status, body, headers = error(self.get_error_uri(request, error))
+        if isinstance(body, dict) and body.get("error_description"):
+            body["error_description"] = safe_description(body["error_description"])
+        return self.handle_response(status, body, headers)
+
+    def get_authorization_grant(self, request):
+        """Authlib quotes an unsupported ``response_type`` in its error
+        description, then refuses to build a description with ``"``, ``\\``
+        or non-ASCII in it (a 500); such a value gets the same error unquoted."""
+        response_type = request.payload.response_type
+        if response_type and safe_description(response_type) != response_type:
+            raise UnsupportedResponseTypeError("The response type is not supported by the server",
+                                               "unsupported", redirect_uri=self._proven_redirect_uri(request))
+        return super().get_authorization_grant(request)
+
+    def _proven_redirect_uri(self, request):
+        """RFC 6749 §4.1.2.1: an error goes back only to a redirect URI
+        registered for an existing client (as Authlib decides it)."""
+        client = self.query_client(request.payload.client_id) if request.payload.client_id else None
+        if client is None:
+            return None
+        requested = request.payload.redirect_uri
+        if requested:
+            return requested if client.check_redirect_uri(requested) else None
+        return client.get_default_redirect_uri()
 
     def query_client(self, client_id):
         from idp.models.client import OAuthClient

@@ -3,7 +3,7 @@ in Authlib and ``idp.grants``; this module only adapts requests and commits."""
 
 from authlib.oauth2.rfc6750 import InvalidTokenError
 from flask import Blueprint
-from flask import current_app
+from flask import g
 from flask import jsonify
 from flask import redirect
 from flask import render_template
@@ -16,6 +16,7 @@ from idp.extensions import authorization
 from idp.extensions import csrf
 from idp.extensions import db
 from idp.extensions import require_oauth
+from idp.grants.scopes import granted_scope
 from idp.models.session import Consent
 from idp.oidc.authorize import AuthorizeError
 from idp.oidc.authorize import error_page
@@ -33,23 +34,6 @@ from idp.services import get_services
 bp = Blueprint("oidc", __name__)
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-LONG_PARAMETERS = {"client_assertion", "id_token_hint", "token"}
-
-
-@bp.before_request
-def refuse_malformed_parameters():
-    """RFC 6749 §3.1/§3.2: parameters appear at most once; and we bound their size."""
-    limit = int(current_app.config["MAX_PARAM_LENGTH"])
-    values = request.values
-    for key in values:
-        items = values.getlist(key)
-        if len(items) > 1 and request.endpoint != "oidc.authorize":
-            return oauth_json_error("invalid_request", f"Parameter {key[:40]!s} repeated")
-        if len(key) > 128 or any(len(v) > (4 * limit if key in LONG_PARAMETERS else limit) for v in items):
-            if request.endpoint in ("oidc.authorize",):
-                return error_page(None)
-            return oauth_json_error("invalid_request", "Parameter too long")
-    return None
 
 
 def oauth_json_error(error, description, status=400):
@@ -107,7 +91,7 @@ def consent(interaction_id):
     if principal is None or client is None or interaction.prompt != "consent":
         return error_page(InteractionError.message)
     oauth_request = StoredAuthorizationRequest(interaction.params)
-    scopes = client.get_allowed_scope(oauth_request.payload.scope).split()
+    scopes = granted_scope(client, oauth_request.payload.scope, "authorization_code").split()
     form = ConsentForm()
     if form.validate_on_submit():
         if form.deny.data:
@@ -175,6 +159,7 @@ def userinfo():
     token = require_oauth.acquire_token_or_respond(["openid"])
     if not hasattr(token, "get_user"):
         return token
+    g.cors_client_id = token.client_id
     principal = token.get_user()
     if principal is None:
         # A client_credentials token: it has no end-user (RFC 6750 §3.1 invalid_token).

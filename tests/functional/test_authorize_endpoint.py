@@ -156,9 +156,8 @@ PAGE_ERRORS = [
     ("redirect-uri-case", lambda rp: auth_params(rp, redirect_uri="https://RP.example/cb")),
     ("redirect-uri-trailing-slash", lambda rp: auth_params(rp, redirect_uri=REDIRECT_URI + "/")),
     ("missing-redirect-uri-openid", lambda rp: auth_params(rp, redirect_uri=None)),
-    ("oversized-state", lambda rp: auth_params(rp, state="s" * 10_000)),
-    ("oversized-nonce", lambda rp: auth_params(rp, nonce="n" * 10_000)),
-    ("oversized-parameter-name", lambda rp: {**auth_params(rp), "x" * 200: "1"}),
+    ("oversized-client-id-2k", lambda rp: auth_params(rp, client_id="c" * 3000)),
+    ("oversized-redirect-uri", lambda rp: auth_params(rp, redirect_uri=REDIRECT_URI + "?" + "r" * 3000)),
 ]
 
 
@@ -168,12 +167,41 @@ def test_unproven_client_or_redirect_uri_gets_an_error_page(client, rp, build):
     assert_error_page(response)
 
 
-@pytest.mark.parametrize("param", ["client_id", "redirect_uri", "response_type", "scope", "state"])
-def test_repeated_parameter_is_refused_without_redirect(client, rp, param):
+@pytest.mark.parametrize("param", ["client_id", "redirect_uri"])
+def test_repeated_client_or_redirect_uri_is_refused_without_redirect(client, rp, param):
     params = auth_params(rp)
     pairs = list(params.items()) + [(param, params[param] if param != "client_id" else "other")]
     response = client.get("/oauth/authorize?" + urlencode(pairs))
     assert_error_page(response)
+
+
+# RFC 6749 §4.1.2.1: once the client and its redirect URI are proven, a
+# malformed request goes back to the client as invalid_request; a state that
+# is itself malformed is not echoed.
+MALFORMED_OF_A_PROVEN_CLIENT = [
+    ("repeated-response-type", lambda p: [*p.items(), ("response_type", "code")], True),
+    ("repeated-scope", lambda p: [*p.items(), ("scope", "openid")], True),
+    ("repeated-state", lambda p: [*p.items(), ("state", "again")], False),
+    ("oversized-state", lambda p: {**p, "state": "s" * 10_000}, False),
+    ("oversized-nonce", lambda p: {**p, "nonce": "n" * 10_000}, True),
+    ("oversized-parameter-name", lambda p: {**p, "x" * 200: "1"}, True),
+    ("crlf-in-state", lambda p: {**p, "state": "a\r\nSet-Cookie: x=1"}, False),
+    ("crlf-in-scope", lambda p: {**p, "scope": "openid\r\nprofile"}, True),
+    ("tab-in-nonce", lambda p: {**p, "nonce": "a\tb"}, True),
+]
+
+
+@pytest.mark.parametrize("build,echoes_state", [(b, e) for _, b, e in MALFORMED_OF_A_PROVEN_CLIENT],
+                         ids=[i for i, _, _ in MALFORMED_OF_A_PROVEN_CLIENT])
+def test_malformed_request_of_a_proven_client_is_redirected(client, rp, build, echoes_state):
+    params = auth_params(rp)
+    response = client.get("/oauth/authorize?" + urlencode(build(params)))
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    query = query_of(response.headers["Location"])
+    assert response.headers["Location"].startswith(REDIRECT_URI + "?")
+    assert query["error"] == "invalid_request" and "code" not in query
+    assert query["iss"] == "http://localhost"
+    assert query.get("state") == (params["state"] if echoes_state else None)
 
 
 def test_error_page_for_unknown_client_with_post(client, rp):

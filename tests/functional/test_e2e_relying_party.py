@@ -127,7 +127,7 @@ def test_userinfo_refresh_revoke_and_introspect(relying_party):
     assert "nonce" not in new_claims
 
     resource_server, rs_secret = make_client(name="Számlázó API", redirect_uris=[],
-                                             grant_types=["client_credentials"])
+                                             grant_types=["client_credentials"], resource_server=True)
     rs = OAuth2Session(resource_server.client_id, rs_secret)
     active = rs.introspect_token(metadata["introspection_endpoint"], token=refreshed["access_token"]).json()
     assert active["active"] is True and active["sub"] == user.sub and active["client_id"] == client.client_id

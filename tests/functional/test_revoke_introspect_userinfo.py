@@ -125,8 +125,9 @@ def other_rp(app):
 
 @pytest.fixture
 def resource_server(app):
-    """A confidential client that only introspects (client_credentials only)."""
-    return make_client(name="Resource server", grant_types=["client_credentials"], redirect_uris=[])
+    """A client the operator registered as a resource server: it may introspect every access token."""
+    return make_client(name="Resource server", grant_types=["client_credentials"], redirect_uris=[],
+                       resource_server=True)
 
 
 @pytest.fixture
@@ -185,11 +186,13 @@ def test_revoking_twice_is_ok(client, rp, tokens):
 
 @pytest.mark.parametrize("which", ["access_token", "refresh_token"])
 def test_revoking_another_clients_token_is_refused(client, rp, other_rp, tokens, which):
+    # RFC 7009 §2.1: the request is refused and the client told so; the token stays valid.
     rp_client, secret = rp
     other, other_secret = other_rp
     response = revoke(client, other, other_secret, tokens[which])
     assert response.status_code == 400
-    assert response.get_json()["error"] == "invalid_grant"
+    assert response.get_json() == {"error": "invalid_request",
+                                   "error_description": "The token was not issued to this client"}
     assert introspect(client, rp_client, secret, tokens["access_token"])["active"] is True
     assert userinfo(client, tokens["access_token"]).status_code == 200
     assert refresh(client, rp_client, secret, tokens["refresh_token"]).status_code == 200
@@ -215,7 +218,8 @@ def test_revocation_requires_client_authentication(client, rp, tokens, auth):
 
 def test_public_client_revokes_its_own_token(client, user):
     public, _ = make_client(first_party=True, public=True)
-    rs, rs_secret = make_client(name="rs", grant_types=["client_credentials"], redirect_uris=[])
+    rs, rs_secret = make_client(name="rs", grant_types=["client_credentials"], redirect_uris=[],
+                                 resource_server=True)
     issued = issue(client, public, None, user)
     assert revoke(client, public, None, issued["refresh_token"]).status_code == 200
     assert introspect(client, rs, rs_secret, issued["access_token"]) == {"active": False}
@@ -533,3 +537,47 @@ def test_userinfo_without_a_bearer_token_gets_a_bare_challenge(client, headers):
     assert response.status_code == 401
     challenge = response.headers["WWW-Authenticate"]
     assert challenge.startswith("Bearer") and "error=" not in challenge
+
+
+# --- who may introspect what (RFC 7662 §2.1, §4: no token scanning) ------------------
+
+@pytest.mark.parametrize("which", ["access_token", "refresh_token"])
+def test_a_client_that_is_not_a_resource_server_sees_only_its_own_tokens(client, rp, tokens, which):
+    """Another confidential client gets exactly the answer for an unknown token."""
+    scanner, scanner_secret = make_client(name="Scanner", grant_types=["client_credentials"], redirect_uris=[])
+    assert introspect(client, scanner, scanner_secret, tokens[which]) == {"active": False}
+    assert introspect(client, rp[0], rp[1], tokens[which])["active"] is True
+
+
+def test_a_client_introspects_its_own_client_credentials_token(client):
+    service, secret = make_client(name="Service", grant_types=["client_credentials"], redirect_uris=[])
+    issued = client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                         headers=basic(service.client_id, secret)).get_json()
+    body = introspect(client, service, secret, issued["access_token"])
+    assert body["active"] is True and body["sub"] == service.client_id
+
+
+def test_a_resource_server_sees_any_clients_access_token_but_not_refresh_tokens(client, rp, tokens,
+                                                                                resource_server):
+    rs, rs_secret = resource_server
+    assert introspect(client, rs, rs_secret, tokens["access_token"])["active"] is True
+    assert introspect(client, rs, rs_secret, tokens["refresh_token"]) == {"active": False}
+
+
+# --- a token_type_hint is only a hint (RFC 7009 §2.1, §4.1.2; RFC 7662 §2.1) ----------
+
+@pytest.mark.parametrize("hint", ["id_token", "urn:ietf:params:oauth:token-type:jwt", "nonsense", ""])
+@pytest.mark.parametrize("which", ["access_token", "refresh_token"])
+def test_an_unknown_hint_is_ignored_by_revocation(client, rp, tokens, hint, which):
+    rp_client, secret = rp
+    response = client.post("/oauth/revoke", data={"token": tokens[which], "token_type_hint": hint},
+                           headers=basic(rp_client.client_id, secret))
+    assert response.status_code == 200, response.get_json()
+    assert introspect(client, rp_client, secret, tokens["access_token"]) == {"active": False}
+
+
+@pytest.mark.parametrize("hint", ["id_token", "nonsense"])
+def test_an_unknown_hint_is_ignored_by_introspection(client, rp, tokens, hint):
+    rp_client, secret = rp
+    assert introspect(client, rp_client, secret, tokens["access_token"], hint=hint)["active"] is True
+    assert introspect(client, rp_client, secret, tokens["refresh_token"], hint=hint)["active"] is True
