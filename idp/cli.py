@@ -1,11 +1,10 @@
 """The ``idp`` command line (DESIGN.md §5). Also ``flask --app wsgi idp ...``.
 
 Every command that prints results takes ``--json`` and then prints exactly one
-JSON document.
+JSON document: its result, or ``{"error": …}`` with a non-zero exit (``idp.cli_support``).
+The ``client`` commands live in ``idp.cli_clients``, the admin area's in ``idp.admin.cli``.
 """
 
-import json
-import sys
 from datetime import UTC
 from datetime import datetime
 
@@ -15,13 +14,23 @@ from flask.cli import AppGroup
 from flask.cli import FlaskGroup
 from flask_migrate.cli import db as db_commands
 
+from idp.cli_clients import client_group
+from idp.cli_support import JsonErrors
 from idp.cli_support import emit
 from idp.cli_support import fail
 from idp.cli_support import json_option
 from idp.errors import ConfigurationError
 
-idp_group = AppGroup("idp", help="Telekom identity provider administration.")
+HELP = "Telekom identity provider administration."
+
+
+class IdpGroup(JsonErrors, AppGroup):
+    """``flask --app wsgi idp …``."""
+
+
+idp_group = IdpGroup("idp", help=HELP)
 idp_group.add_command(db_commands)
+idp_group.add_command(client_group)
 
 # --- keys -----------------------------------------------------------------------
 @idp_group.group("keys", help="Signing keys.")
@@ -55,55 +64,6 @@ def keys_list(as_json):
     document = [{"kid": k.kid, "alg": k.alg, "created_at": _when(k.created_at),
                  "activates_at": _when(k.activates_at)} for k in keys.published()]
     emit(as_json, document, [f"{k['alg']} {k['kid']} active from {k['activates_at']}" for k in document])
-
-
-# --- clients --------------------------------------------------------------------
-@idp_group.group("client", help="OAuth clients (relying parties).")
-def client_group():
-    pass
-
-
-@client_group.command("create", help="Register a client; prints its client_id and client_secret.")
-@json_option
-@click.option("--name", required=True)
-@click.option("--redirect-uri", "redirect_uris", multiple=True)
-@click.option("--public", is_flag=True, help="No secret; PKCE required (token auth 'none').")
-@click.option("--first-party", is_flag=True, help="One of the company's own apps: no consent screen.")
-@click.option("--scope", default=None, help="Space-separated scopes the client may ask for.")
-@click.option("--grant-type", "grant_types", multiple=True)
-@click.option("--auth-method", default=None,
-              type=click.Choice(["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]))
-@click.option("--post-logout-redirect-uri", "post_logout_redirect_uris", multiple=True)
-@click.option("--jwks-uri", default=None)
-@click.option("--jwks-file", type=click.File("r"), default=None, help="JWKS of the client's public keys.")
-@click.option("--backchannel-logout-uri", default=None)
-@click.option("--id-token-alg", default=None, type=click.Choice(["RS256", "ES256"]))
-def client_create(as_json, name, redirect_uris, public, first_party, scope, grant_types, auth_method,
-                  post_logout_redirect_uris, jwks_uri, jwks_file, backchannel_logout_uri, id_token_alg):
-    from idp.clients import ClientRegistrationError
-    from idp.clients import register_client
-
-    try:
-        jwks = json.load(jwks_file) if jwks_file else None
-        result = register_client(
-            name=name, redirect_uris=list(redirect_uris), public=public, first_party=first_party,
-            scope=scope, grant_types=list(grant_types), auth_method=auth_method,
-            post_logout_redirect_uris=list(post_logout_redirect_uris), jwks=jwks, jwks_uri=jwks_uri,
-            backchannel_logout_uri=backchannel_logout_uri, id_token_signed_response_alg=id_token_alg)
-    except ClientRegistrationError as error:
-        fail(error.message)
-    except ValueError:
-        fail("--jwks-file is not valid JSON.")
-    client = result.client
-    document = {"client_id": client.client_id, "client_secret": result.client_secret,
-                "client_name": client.client_name, "redirect_uris": client.redirect_uris,
-                "grant_types": client.grant_types, "scope": client.scope,
-                "token_endpoint_auth_method": client.token_endpoint_auth_method,
-                "first_party": client.first_party}
-    lines = [f"client_id:     {client.client_id}"]
-    if result.client_secret:
-        lines.append(f"client_secret: {result.client_secret}  (shown only now)")
-    emit(as_json, document, lines)
 
 
 # --- companies and users --------------------------------------------------------
@@ -205,6 +165,39 @@ def outbox(as_json, limit):
     emit(as_json, messages, lines or ["The outbox is empty."])
 
 
+# --- issuer -------------------------------------------------------------------
+@idp_group.command("issuer", with_appcontext=False,
+                   short_help="Print or record the issuer (the public base URL).",
+                   help="Print the issuer in effect; with URL, record it in the instance config file "
+                        "(as `make run` does), so emails, the demo client and every `idp` command use it.")
+@json_option
+@click.argument("url", required=False)
+def issuer(as_json, url):
+    from flask import Flask
+
+    from idp.config import instance_config_file
+    from idp.config import load_config
+    from idp.config import record_issuer
+
+    installation = Flask("idp")
+    recorded = None
+    if url:
+        try:
+            recorded, _ = record_issuer(installation, url)
+        except ConfigurationError as error:
+            fail(str(error))
+    try:
+        load_config(installation)
+    except ConfigurationError as error:
+        fail(f"configuration error: {error}", code=2)
+    in_effect = installation.config["ISSUER"]
+    path = instance_config_file(installation)
+    lines = [f"Issuer {recorded} recorded in {path}."] if recorded else [in_effect]
+    if recorded and recorded != in_effect:
+        lines.append(f"Note: IDP_ISSUER or the IDP_CONFIG file overrides it; the issuer in effect is {in_effect}.")
+    emit(as_json, {"issuer": in_effect, "recorded": recorded, "instance_config": str(path)}, lines)
+
+
 # --- demo -----------------------------------------------------------------------
 @idp_group.command("demo", help="Seed the demo data (idempotent) and print how to use it.")
 @json_option
@@ -233,19 +226,27 @@ def _create_app_or_exit(*args, **kwargs):
     try:
         return create_app()
     except ConfigurationError as error:
-        click.echo(f"idp: configuration error: {error}", err=True)
-        sys.exit(2)
+        fail(f"configuration error: {error}", code=2)
 
 
-class IdpCli(FlaskGroup):
+class IdpCli(JsonErrors, FlaskGroup):
     """``idp ...`` is ``flask --app wsgi idp ...`` without the typing."""
 
     def __init__(self):
         super().__init__(name="idp", create_app=_create_app_or_exit, add_version_option=False,
-                         load_dotenv=False, set_debug_flag=False,
-                         help="Telekom identity provider administration.")
+                         load_dotenv=False, set_debug_flag=False, help=HELP)
         for name, command in idp_group.commands.items():
             self.add_command(command, name)
+
+    # The app registers ``idp_group`` on ``app.cli`` for ``flask --app wsgi idp``;
+    # FlaskGroup would offer it here once more, as ``idp idp``.
+    def get_command(self, ctx, name):
+        if name == idp_group.name and name not in self.commands:
+            return None
+        return super().get_command(ctx, name)
+
+    def list_commands(self, ctx):
+        return [name for name in super().list_commands(ctx) if name != idp_group.name]
 
 
 def main():

@@ -1,5 +1,9 @@
-"""Registering relying parties: the rules shared by the CLI, dynamic client
-registration and the developer portal."""
+"""Registering and managing relying parties: the one set of rules shared by the
+CLI, dynamic client registration and the developer portal.
+
+``register_client`` and ``update_client`` both go through ``validate_metadata``;
+disabling or deleting a client ends every token and code issued to it.
+"""
 
 import ipaddress
 import secrets
@@ -12,8 +16,12 @@ from idp.errors import IdpError
 from idp.extensions import db
 from idp.models.client import AUTH_METHODS
 from idp.models.client import PUBLIC_AUTH_METHOD
+from idp.models.client import SECRET_AUTH_METHODS
 from idp.models.client import OAuthClient
 from idp.models.client import new_client_secret
+from idp.models.session import Consent
+from idp.models.token import AuthorizationCode
+from idp.models.token import Token
 from idp.services import get_services
 
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
@@ -21,17 +29,23 @@ DEFAULT_GRANT_TYPES = ("authorization_code", "refresh_token")
 SIGNING_ALGS = ("RS256", "ES256")
 
 
-class ClientRegistrationError(IdpError):
+class ClientError(IdpError):
+    """A refused change to a client; ``field`` names the metadata at fault (RFC 7591 §3.2.2)."""
+
     def __init__(self, message, field="client_metadata"):
         super().__init__(message)
         self.message = message
         self.field = field
 
 
+class ClientRegistrationError(ClientError):
+    """Metadata that breaks the registration rules."""
+
+
 @dataclass
 class RegisteredClient:
     client: OAuthClient
-    client_secret: str | None
+    client_secret: str | None  # only when a new secret was made: shown once, stored hashed
 
 
 def _is_loopback(host):
@@ -61,56 +75,180 @@ def check_redirect_uri(uri, public, field="redirect_uris"):
     raise ClientRegistrationError(f"Redirect URIs must use https (http only on loopback): {uri!r}", field)
 
 
-def register_client(*, name, redirect_uris, public=False, first_party=False, scope=None,
-                    grant_types=None, auth_method=None, post_logout_redirect_uris=(), jwks=None,
-                    jwks_uri=None, backchannel_logout_uri=None, id_token_signed_response_alg=None,
-                    client_id=None, resource_server=False):
-    """Validate and store a client; returns it with its secret (shown once)."""
-    name = (name or "").strip()
-    if not name or len(name) > 200:
-        raise ClientRegistrationError("A client name of 1-200 characters is required.", "client_name")
+def new_client_id():
+    """24 URL-safe characters (144 random bits), never starting with ``-``,
+    which ``idp client show CLIENT_ID`` would take for an option."""
+    while True:
+        client_id = secrets.token_urlsafe(18)
+        if not client_id.startswith("-"):
+            return client_id
+
+
+def uses_secret(auth_method):
+    return auth_method in SECRET_AUTH_METHODS
+
+
+# --- the rules ---------------------------------------------------------------------
+def _check_auth_and_grants(public, auth_method, grant_types, redirect_uris):
     auth_method = auth_method or (PUBLIC_AUTH_METHOD if public else "client_secret_basic")
     if auth_method not in AUTH_METHODS:
         raise ClientRegistrationError(f"Unknown token endpoint auth method {auth_method!r}.",
                                       "token_endpoint_auth_method")
-    public = auth_method == PUBLIC_AUTH_METHOD
     grant_types = list(dict.fromkeys(grant_types or DEFAULT_GRANT_TYPES))
     unknown = [g for g in grant_types if g not in GRANT_TYPES]
     if unknown:
         raise ClientRegistrationError(f"Unsupported grant type(s): {', '.join(unknown)}.", "grant_types")
-    if public and "client_credentials" in grant_types:
+    if auth_method == PUBLIC_AUTH_METHOD and "client_credentials" in grant_types:
         raise ClientRegistrationError("A public client cannot use client_credentials.", "grant_types")
     if "authorization_code" in grant_types and not redirect_uris:
         raise ClientRegistrationError("The authorization_code grant needs at least one redirect URI.")
-    redirect_uris = [check_redirect_uri(u, public) for u in redirect_uris]
-    post_logout = [check_redirect_uri(u, public, "post_logout_redirect_uris") for u in post_logout_redirect_uris]
-    if backchannel_logout_uri:
-        check_redirect_uri(backchannel_logout_uri, False, "backchannel_logout_uri")
-    if jwks_uri:
-        check_redirect_uri(jwks_uri, False, "jwks_uri")
-    if auth_method == "private_key_jwt" and not (jwks or jwks_uri):
-        raise ClientRegistrationError("private_key_jwt needs jwks or jwks_uri.", "jwks")
-    scopes = (scope or " ".join(current_app.config["SCOPES"])).split()
-    bad = [s for s in scopes if s not in current_app.config["SCOPES"]]
+    return auth_method, grant_types
+
+
+def _check_scope(scope):
+    known = current_app.config["SCOPES"]
+    scopes = (scope or " ".join(known)).split()
+    bad = [s for s in scopes if s not in known]
     if bad:
         raise ClientRegistrationError(f"Unknown scope(s): {', '.join(bad)}.", "scope")
+    return " ".join(dict.fromkeys(scopes))
+
+
+def validate_metadata(*, name, redirect_uris, public=False, first_party=False, scope=None,
+                      grant_types=None, auth_method=None, post_logout_redirect_uris=(), jwks=None,
+                      jwks_uri=None, backchannel_logout_uri=None, id_token_signed_response_alg=None,
+                      resource_server=False):
+    """The registration rules; returns the client's column values or raises
+    ``ClientRegistrationError`` naming the first broken rule."""
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise ClientRegistrationError("A client name of 1-200 characters is required.", "client_name")
+    auth_method, grant_types = _check_auth_and_grants(public, auth_method, grant_types, redirect_uris)
+    public = auth_method == PUBLIC_AUTH_METHOD
+    redirect_uris = [check_redirect_uri(u, public) for u in redirect_uris]
+    post_logout = [check_redirect_uri(u, public, "post_logout_redirect_uris") for u in post_logout_redirect_uris]
+    for field, uri in (("backchannel_logout_uri", backchannel_logout_uri), ("jwks_uri", jwks_uri)):
+        if uri:
+            check_redirect_uri(uri, False, field)
+    if auth_method == "private_key_jwt" and not (jwks or jwks_uri):
+        raise ClientRegistrationError("private_key_jwt needs jwks or jwks_uri.", "jwks")
     if id_token_signed_response_alg and id_token_signed_response_alg not in SIGNING_ALGS:
         raise ClientRegistrationError("id_token_signed_response_alg must be RS256 or ES256.",
                                       "id_token_signed_response_alg")
+    return {
+        "client_name": name, "redirect_uris": redirect_uris, "post_logout_redirect_uris": post_logout,
+        "grant_types": grant_types, "response_types": ["code"] if "authorization_code" in grant_types else [],
+        "scope": _check_scope(scope), "token_endpoint_auth_method": auth_method, "jwks": jwks or None,
+        "jwks_uri": jwks_uri or None, "backchannel_logout_uri": backchannel_logout_uri or None,
+        "id_token_signed_response_alg": id_token_signed_response_alg or None,
+        "first_party": bool(first_party), "resource_server": bool(resource_server),
+    }
 
-    secret = None if auth_method in (PUBLIC_AUTH_METHOD, "private_key_jwt") else new_client_secret()
-    client = OAuthClient(
-        client_id=client_id or secrets.token_urlsafe(18), client_name=name, redirect_uris=redirect_uris,
-        post_logout_redirect_uris=post_logout, grant_types=grant_types,
-        response_types=["code"] if "authorization_code" in grant_types else [],
-        scope=" ".join(dict.fromkeys(scopes)), token_endpoint_auth_method=auth_method,
-        jwks=jwks, jwks_uri=jwks_uri, backchannel_logout_uri=backchannel_logout_uri,
-        id_token_signed_response_alg=id_token_signed_response_alg, first_party=bool(first_party),
-        resource_server=bool(resource_server), created_at=get_services().clock.now(),
-    )
+
+def metadata_of(client):
+    """A stored client as ``validate_metadata`` arguments (what ``update_client`` starts from)."""
+    return {
+        "name": client.client_name, "redirect_uris": list(client.redirect_uris),
+        "post_logout_redirect_uris": list(client.post_logout_redirect_uris or []),
+        "grant_types": list(client.grant_types), "scope": client.scope,
+        "auth_method": client.token_endpoint_auth_method, "jwks": client.jwks, "jwks_uri": client.jwks_uri,
+        "backchannel_logout_uri": client.backchannel_logout_uri,
+        "id_token_signed_response_alg": client.id_token_signed_response_alg,
+        "first_party": client.first_party, "resource_server": client.resource_server,
+    }
+
+
+# --- registering and changing ----------------------------------------------------------
+def register_client(*, client_id=None, actor=None, **metadata):
+    """Validate and store a client; returns it with its secret (shown once).
+    ``metadata``: the keyword arguments of ``validate_metadata``."""
+    fields = validate_metadata(**metadata)
+    secret = new_client_secret() if uses_secret(fields["token_endpoint_auth_method"]) else None
+    client = OAuthClient(client_id=client_id or new_client_id(),
+                         created_at=get_services().clock.now(), **fields)
     client.set_secret(secret)
     db.session.add(client)
-    get_services().audit.record("client.registered", subject=client.client_id, name=name,
-                                first_party=bool(first_party))
+    get_services().audit.record("client.registered", actor=actor, subject=client.client_id,
+                                name=fields["client_name"], first_party=fields["first_party"],
+                                resource_server=fields["resource_server"])
     db.session.commit()
     return RegisteredClient(client, secret)
+
+
+def update_client(client, *, actor=None, **changes):
+    """Change the metadata given (``None`` keeps a value) under the registration
+    rules. A client that moves to a secret-based auth method gets a new secret
+    (returned, shown once); one that moves away from it loses its secret."""
+    current = metadata_of(client)
+    unknown = set(changes) - set(current)
+    if unknown:
+        raise TypeError(f"update_client() got unknown metadata {sorted(unknown)}")
+    fields = validate_metadata(**{**current, **{k: v for k, v in changes.items() if v is not None}})
+    changed = sorted(name for name, value in fields.items() if getattr(client, name) != value)
+    secret = None
+    if not uses_secret(fields["token_endpoint_auth_method"]):
+        client.set_secret(None)
+    elif not client.client_secret_hash:
+        secret = new_client_secret()
+        client.set_secret(secret)
+    for name in changed:
+        setattr(client, name, fields[name])
+    if changed:
+        get_services().audit.record("client.updated", actor=actor, subject=client.client_id, changed=changed)
+    db.session.commit()
+    return RegisteredClient(client, secret)
+
+
+def rotate_secret(client, *, actor=None):
+    """A new secret (returned, shown once); the old one stops working at once.
+    Tokens already issued stay valid: a leak calls for ``disable`` as well."""
+    if not uses_secret(client.token_endpoint_auth_method):
+        how = ("is a public client" if client.is_public
+               else f"authenticates with {client.token_endpoint_auth_method}")
+        raise ClientError(f"Client {client.client_id} has no secret to rotate: it {how}.",
+                          "token_endpoint_auth_method")
+    secret = new_client_secret()
+    client.set_secret(secret)
+    get_services().audit.record("client.secret_rotated", actor=actor, subject=client.client_id)
+    db.session.commit()
+    return RegisteredClient(client, secret)
+
+
+# --- ending a client ---------------------------------------------------------------------
+def end_client_grants(client_id):
+    """Revoke every access and refresh token issued to ``client_id`` and drop its
+    unused authorization codes; returns how many token issuances ended."""
+    now = get_services().clock.now()
+    ended = (Token.query.filter(Token.client_id == client_id, Token.access_revoked_at.is_(None))
+             .update({Token.access_revoked_at: now}, synchronize_session=False))
+    ended_refresh = (Token.query.filter(Token.client_id == client_id, Token.refresh_token_hash.isnot(None),
+                                        Token.refresh_revoked_at.is_(None))
+                     .update({Token.refresh_revoked_at: now}, synchronize_session=False))
+    AuthorizationCode.query.filter_by(client_id=client_id).delete(synchronize_session=False)
+    return max(ended, ended_refresh)
+
+
+def set_client_disabled(client, disabled, *, actor=None):
+    """A disabled client cannot authorize, get, refresh, introspect or revoke
+    tokens (``query_client`` ignores it); its tokens and codes end at once and
+    stay dead when it is enabled again."""
+    revoked = end_client_grants(client.client_id) if disabled else 0
+    if client.disabled != bool(disabled):
+        client.disabled = bool(disabled)
+        details = {"tokens_revoked": revoked} if disabled else {}
+        get_services().audit.record("client.disabled" if disabled else "client.enabled", actor=actor,
+                                    subject=client.client_id, **details)
+    db.session.commit()
+    return revoked
+
+
+def delete_client(client, *, actor=None):
+    """Remove the client, its remembered consents, and every token and code issued to it."""
+    client_id = client.client_id
+    revoked = end_client_grants(client_id)
+    Consent.query.filter_by(client_id=client_id).delete(synchronize_session=False)
+    db.session.delete(client)
+    get_services().audit.record("client.deleted", actor=actor, subject=client_id, name=client.client_name,
+                                tokens_revoked=revoked)
+    db.session.commit()
+    return revoked

@@ -3,6 +3,7 @@
 import ipaddress
 import json
 import os
+import re
 import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -12,6 +13,11 @@ from idp.errors import ConfigurationError
 
 OUTBOX_BACKENDS = {"outbox"}
 
+#: The installation's own settings, in the instance folder (``make run`` records ``ISSUER`` there).
+INSTANCE_CONFIG = "config.toml"
+INSTANCE_CONFIG_HEADER = ("# This installation's settings (README \"Configuration\"). `make run` and\n"
+                          "# `idp issuer URL` record ISSUER here; IDP_CONFIG and IDP_* override it.")
+
 #: Secrets and credentials are taken from ``IDP_*`` verbatim: ``from_prefixed_env``
 #: parses values as JSON, which would turn an all-digit secret into an int (and
 #: Flask's session signer then fails on every request).
@@ -20,8 +26,17 @@ VERBATIM_SETTINGS = ("SECRET_KEY", "SMS_GATEWAY_TOKEN", "MAIL_USERNAME", "MAIL_P
 
 
 def load_config(app, overrides=None):
-    """Defaults → ``IDP_CONFIG`` file → ``IDP_*`` environment → ``overrides``."""
+    """Defaults → instance config file → ``IDP_CONFIG`` file → ``IDP_*`` environment → ``overrides``.
+
+    The instance config file (``config.toml`` in the instance folder, where ``make run``
+    records the issuer it serves) belongs to the installation, so only the real app
+    reads it: ``create_app()`` without ``overrides``. Tests build apps with explicit
+    settings and never pick up a developer's instance folder (as in the Flask tutorial).
+    """
+    app.instance_path = str(instance_folder(app))
     app.config.from_object(settings)
+    if overrides is None and instance_config_file(app).is_file():
+        _load_file(app, instance_config_file(app))
     config_file = os.environ.get("IDP_CONFIG")
     if config_file:
         _load_file(app, Path(config_file))
@@ -45,17 +60,54 @@ def load_config(app, overrides=None):
     validate_config(app.config)
 
 
+# --- the instance folder --------------------------------------------------------------
+def instance_folder(app):
+    """``IDP_INSTANCE_PATH``, else Flask's instance folder (``instance/`` beside the
+    project in a checkout): the SQLite database and the instance config file."""
+    return Path(os.environ.get("IDP_INSTANCE_PATH") or app.instance_path).resolve()
+
+
+def instance_config_file(app):
+    return instance_folder(app) / INSTANCE_CONFIG
+
+
+def record_issuer(app, url):
+    """Record ``url`` as this installation's ``ISSUER`` (what ``make run`` serves);
+    returns the issuer as recorded and the file."""
+    issuer = str(url).strip().rstrip("/")
+    check_issuer(issuer, "The issuer")
+    path = instance_config_file(app)
+    record_instance_setting(path, "ISSUER", issuer)
+    return issuer, path
+
+
+def record_instance_setting(path, name, value):
+    """Set ``NAME = value`` in the TOML file ``path``, keeping its other lines."""
+    line = f"{name} = {json.dumps(value)}"  # a JSON string is a valid TOML basic string
+    pattern = re.compile(rf"^\s*{re.escape(name)}\s*=")
+    lines = path.read_text("utf-8").splitlines() if path.is_file() else [INSTANCE_CONFIG_HEADER]
+    if any(pattern.match(existing) for existing in lines):
+        lines = [line if pattern.match(existing) else existing for existing in lines]
+    else:
+        lines.append(line)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+
+
 def _load_file(app, path):
     if not path.is_file():
         raise ConfigurationError(f"IDP_CONFIG names {path}, which is not a readable file.")
-    if path.suffix == ".py":
-        app.config.from_pyfile(str(path.resolve()))
-    elif path.suffix == ".json":
-        app.config.from_file(str(path.resolve()), load=json.load)
-    elif path.suffix == ".toml":
-        app.config.from_file(str(path.resolve()), load=tomllib.load, text=False)
-    else:
-        raise ConfigurationError(f"IDP_CONFIG must end in .py, .json or .toml, not {path.name}.")
+    try:
+        if path.suffix == ".py":
+            app.config.from_pyfile(str(path.resolve()))
+        elif path.suffix == ".json":
+            app.config.from_file(str(path.resolve()), load=json.load)
+        elif path.suffix == ".toml":
+            app.config.from_file(str(path.resolve()), load=tomllib.load, text=False)
+        else:
+            raise ConfigurationError(f"IDP_CONFIG must end in .py, .json or .toml, not {path.name}.")
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
+        raise ConfigurationError(f"{path} cannot be read: {error}.") from None
 
 
 def validate_config(config):
@@ -63,9 +115,7 @@ def validate_config(config):
     env = config.get("ENV")
     if env not in ("development", "production"):
         raise ConfigurationError("IDP_ENV must be 'development' or 'production'.")
-    issuer = urlsplit(config["ISSUER"])
-    if issuer.scheme not in ("http", "https") or not issuer.hostname or issuer.query or issuer.fragment:
-        raise ConfigurationError("IDP_ISSUER must be an absolute http(s) URL without query or fragment.")
+    issuer = check_issuer(config["ISSUER"])
     if env != "production":
         return
     if not config.get("SECRET_KEY") or config["SECRET_KEY"] == settings.DEVELOPMENT_SECRET_KEY:
@@ -78,6 +128,19 @@ def validate_config(config):
         raise ConfigurationError("Production cannot send email to the development outbox: set IDP_MAIL_BACKEND=smtp.")
     if issuer.scheme == "http" and not _is_loopback(issuer.hostname):
         raise ConfigurationError("Production needs an https:// IDP_ISSUER (plain http is allowed only on loopback).")
+
+
+def check_issuer(value, name="IDP_ISSUER"):
+    """The issuer's form in any environment; returns it parsed."""
+    try:
+        issuer = urlsplit(str(value))
+        hostname = issuer.hostname
+    except ValueError:
+        hostname = None
+    if hostname is None or issuer.scheme not in ("http", "https") or issuer.query or issuer.fragment:
+        raise ConfigurationError(f"{name} must be an absolute http(s) URL without query or fragment, "
+                                 f"not {str(value)!r}.")
+    return issuer
 
 
 def _is_loopback(host):

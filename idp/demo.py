@@ -23,9 +23,16 @@ def demo_code_challenge():
 
 
 def demo_authorize_url(issuer):
+    """The URL ``idp demo`` prints. It must work every time it is opened, so it
+    carries no ``nonce``: the server refuses a nonce the client used before
+    (replay protection, ``IdToken.check_nonce``) and a printed URL cannot carry a
+    fresh one; the nonce is optional in the code flow. A real relying party sends
+    a fresh nonce, state and PKCE verifier with every login; the demo's are fixed
+    so that the printed URL and the callback page's ``curl`` line fit together
+    (``state=demo`` tells the callback page that this is the demo's request)."""
     return issuer + "/oauth/authorize?" + urlencode({
         "response_type": "code", "client_id": DEMO_CLIENT_ID, "redirect_uri": issuer + "/dev/callback",
-        "scope": "openid profile email phone company permissions", "state": "demo", "nonce": "demo-nonce",
+        "scope": "openid profile email phone company permissions", "state": "demo",
         "code_challenge": demo_code_challenge(), "code_challenge_method": "S256"})
 
 

@@ -58,12 +58,17 @@ def ok_json(app, *args):
 
 
 def fails(app, *args, needle=""):
+    """One line on stderr; with ``--json`` the same sentence as ``{"error": …}`` on stdout."""
     result = idp(app, *args)
     assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output and result.stdout == ""
+    assert "Traceback" not in result.output
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("idp: "), result.stderr
     assert needle in lines[0], lines[0]
+    if "--json" in args:
+        assert json.loads(result.stdout) == {"error": lines[0].removeprefix("idp: ")}
+    else:
+        assert result.stdout == ""
     return lines[0]
 
 

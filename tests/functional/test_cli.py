@@ -28,14 +28,16 @@ def clean_env(**settings):
 
 
 class Installation:
-    """One database file and keys directory, shared by the commands of a test module."""
+    """One database file, keys directory and instance folder, shared by the
+    commands of a test module (never the checkout's own ``instance/``)."""
 
     def __init__(self, base):
         self.base = base
         self.db_path = base / "idp.db"
         self.keys_dir = base / "keys"
+        self.instance = base / "instance"
         self.env = clean_env(IDP_SQLALCHEMY_DATABASE_URI=f"sqlite:///{self.db_path}",
-                             IDP_KEYS_DIR=str(self.keys_dir))
+                             IDP_KEYS_DIR=str(self.keys_dir), IDP_INSTANCE_PATH=str(self.instance))
 
     def run(self, *args, env=None, cwd=None, timeout=60):
         return subprocess.run([IDP, *args], env=env or self.env, cwd=cwd or self.base,
@@ -123,7 +125,7 @@ def test_client_create_with_invalid_redirect_uri_fails_cleanly(install, uri):
 
     line = one_line_error(result, uri)
     assert line.startswith("idp:")
-    assert result.stdout == ""
+    assert json.loads(result.stdout) == {"error": line.removeprefix("idp: ")}  # --json: the error is JSON too
     assert install.query("SELECT COUNT(*) FROM oauth_clients WHERE client_name = ?", name) == [(0,)]
 
 
@@ -177,6 +179,63 @@ def test_demo_twice_is_idempotent(install):
                          first["client"]["client_id"]) == [(1,)]
     assert install.query("SELECT COUNT(*) FROM oauth_clients WHERE client_name LIKE 'Demo%'") == [(1,)]
     assert first["authorize_url"].startswith(first["issuer"] + "/oauth/authorize?")
+
+
+def test_help_lists_every_group_once(install):
+    result = install.ok("--help")
+    commands = result.stdout.split("Commands:")[1].split()
+    names = [word for word in commands if word in ("idp", "client", "company", "user", "phone", "keys", "db")]
+    assert sorted(names) == ["client", "company", "db", "keys", "phone", "user"]  # no `idp idp` group
+    assert install.run("idp", "client", "list").returncode != 0
+
+
+def test_an_unmigrated_database_is_one_error_not_a_traceback(tmp_path):
+    result = Installation(tmp_path).run("client", "list", "--json")
+    line = one_line_error(result, "idp db upgrade")
+    assert json.loads(result.stdout) == {"error": line.removeprefix("idp: ")}
+
+
+# --- one issuer for the server, the CLI, emails and the demo ----------------------------------------
+def test_the_recorded_issuer_reaches_emails_demo_and_every_command(tmp_path):
+    """`make run` records the issuer it serves (`idp issuer URL`) in the instance
+    config file; a later `idp` in another shell, without any IDP_ISSUER, uses it."""
+    install = Installation(tmp_path)
+    install.ok("db", "upgrade")
+    recorded = json.loads(install.ok("issuer", "http://127.0.0.1:8123/", "--json").stdout)
+    assert recorded == {"issuer": "http://127.0.0.1:8123", "recorded": "http://127.0.0.1:8123",
+                        "instance_config": str(install.instance / "config.toml")}
+    assert 'ISSUER = "http://127.0.0.1:8123"' in (install.instance / "config.toml").read_text()
+
+    install.ok("company", "create", "acme", "--name", "Acme Kft.", "--admin-email", "boss@acme.example",
+               "--admin-phone", "301234567")
+    demo = json.loads(install.ok("demo", "--json").stdout)
+
+    [(body,)] = install.query("SELECT body FROM outbox_messages WHERE \"to\" = 'boss@acme.example'")
+    assert "Belépés: http://127.0.0.1:8123/login" in body
+    assert demo["issuer"] == "http://127.0.0.1:8123"
+    assert demo["client"]["redirect_uri"] == "http://127.0.0.1:8123/dev/callback"
+    assert demo["authorize_url"].startswith("http://127.0.0.1:8123/oauth/authorize?")
+    [(uris,)] = install.query("SELECT redirect_uris FROM oauth_clients WHERE client_id = 'demo-portal'")
+    assert json.loads(uris) == ["http://127.0.0.1:8123/dev/callback"]
+    assert install.ok("issuer").stdout == "http://127.0.0.1:8123\n"
+
+
+def test_idp_issuer_in_the_environment_overrides_the_recorded_one(tmp_path):
+    install = Installation(tmp_path)
+    result = install.run("issuer", "http://127.0.0.1:8123",
+                         env={**install.env, "IDP_ISSUER": "https://login.example.hu"})
+    assert result.returncode == 0, result.stderr
+    assert "the issuer in effect is https://login.example.hu" in result.stdout
+    assert install.ok("issuer").stdout == "http://127.0.0.1:8123\n"
+
+
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1", "http://127.0.0.1:8000/?q=1", "not a url"])
+def test_idp_issuer_refuses_what_is_not_an_issuer(tmp_path, url):
+    install = Installation(tmp_path)
+    result = install.run("issuer", url, "--json")
+    one_line_error(result, "The issuer must be an absolute http(s) URL", url)
+    assert "error" in json.loads(result.stdout)
+    assert not (install.instance / "config.toml").exists()
 
 
 # --- production refuses the development secret ---------------------------------------
