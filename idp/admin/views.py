@@ -16,6 +16,7 @@ from flask import url_for
 from flask_babel import gettext
 
 from idp import phones
+from idp.admin import events
 from idp.admin import service
 from idp.admin.events import event_label
 from idp.admin.forms import ActionForm
@@ -24,6 +25,7 @@ from idp.admin.forms import SmsSettingForm
 from idp.admin.forms import UserDetailsForm
 from idp.extensions import db
 from idp.models.audit import AuditEvent
+from idp.models.client import OAuthClient
 from idp.models.company import BusinessUser
 from idp.models.company import PhoneLine
 from idp.models.principal import KIND_BUSINESS
@@ -245,17 +247,23 @@ def audit():
     query = (AuditEvent.query.filter_by(company_id=g.actor.company.id)
              .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()))
     pagination = paginate(query)
-    return render_template("admin/audit.html", pagination=pagination, names=_principal_names(pagination.items))
+    names = _names(pagination.items)
+    rows = [(e, events.who(e, names), events.describe(e, names)) for e in pagination.items]
+    return render_template("admin/audit.html", pagination=pagination, rows=rows)
 
 
-def _principal_names(events):
-    """Login events name their actor by ``sub``; show the admin ``anna@acme`` or the number instead."""
-    subs = {e.actor for e in events if e.actor}
-    if not subs:
+def _names(items):
+    """Events name principals by ``sub`` and applications by client id: show the
+    admin ``anna@acme``, the number, or the application's name instead."""
+    subs = {e.actor for e in items if e.actor} | {e.subject for e in items if e.subject}
+    # An application's own actions (a revoked token) name it by client id, as the actor.
+    client_ids = subs | {c for e in items if isinstance(c := (e.details or {}).get("client_id"), str)}
+    if not client_ids:
         return {}
     company_id = g.actor.company.id
-    names = {u.sub: u.identifier for u in BusinessUser.query.filter(
-        BusinessUser.company_id == company_id, BusinessUser.sub.in_(subs))}
+    names = {c.client_id: c.client_name for c in OAuthClient.query.filter(OAuthClient.client_id.in_(client_ids))}
+    names.update({u.sub: u.identifier for u in BusinessUser.query.filter(
+        BusinessUser.company_id == company_id, BusinessUser.sub.in_(subs))})
     names.update({line.sub: phones.display(line.number) for line in PhoneLine.query.filter(
         PhoneLine.company_id == company_id, PhoneLine.sub.in_(subs))})
     return names

@@ -95,10 +95,12 @@ class BusinessLogin(Flow):
         if ok and user.password_temporary and user.password_expires_at is not None:
             ok = user.password_expires_at > self.ctx.clock.now() or "expired"
         if ok is not True:
-            locked = services.throttles.password_failed(identifier, self.ctx.ip, attempt,
-                                                        user.company_id if user else None)
-            services.audit.record("login.failed", subject=identifier, ip=self.ctx.ip,
-                                  company_id=user.company_id if user else None, reason="password")
+            # The row is for operators, never shown to whoever typed: it names the real
+            # user; an identifier that does not exist is its own subject, with no actor.
+            sub, company_id = (user.sub, user.company_id) if user else (None, None)
+            locked = services.throttles.password_failed(identifier, self.ctx.ip, attempt, company_id, sub)
+            services.audit.record("login.failed", actor=sub, subject=sub or identifier, ip=self.ctx.ip,
+                                  company_id=company_id, reason="password_expired" if ok == "expired" else "password")
             db.session.commit()
             if locked is not None:
                 raise locked
@@ -107,6 +109,8 @@ class BusinessLogin(Flow):
             raise InvalidCredentialsError()
         services.throttles.password_succeeded(identifier)
         if user.disabled:
+            services.audit.record("login.failed", actor=user.sub, subject=user.sub, ip=self.ctx.ip,
+                                  company_id=user.company_id, reason="disabled")
             db.session.commit()
             raise AccountDisabledError()
         if services.passwords.needs_rehash(user.password_hash):
@@ -156,7 +160,10 @@ class BusinessLogin(Flow):
             services.otp.verify(self.state.otp_challenge_id, code)
         except CodeExpiredError:
             self.finish()
-            services.audit.record("login.failed", subject=self.state.subject, ip=self.ctx.ip, reason="code_dead")
+            user = self.principal
+            services.audit.record("login.failed", actor=self.state.subject, subject=self.state.subject,
+                                  company_id=user.company_id if user else None, ip=self.ctx.ip,
+                                  reason="code_dead")
             db.session.commit()
             raise
         user = self.principal

@@ -39,8 +39,20 @@ class CodeForm(Form):
     submit = SubmitField(NEXT)
 
 
+def code_form(channel="sms"):
+    """The code field says where the code came from: "Nem tudom a jelszavam" can send it by email."""
+    form = CodeForm()
+    if channel == "email":
+        form.code.label.text = _l("E-mailben kapott kód")
+    return form
+
+
 class ResendForm(Form):
     resend = SubmitField(_l("Nem kaptam meg az SMS-t"))
+
+
+class LogoutForm(Form):
+    """Only the CSRF token: logging out is a POST no other site can make the browser send."""
 
 
 class NewPasswordForm(Form):

@@ -3,6 +3,7 @@ classes. Each page loads its flow (bound to this browser), runs one step and
 redirects to the page of the next step; form errors re-render the page."""
 
 from flask import Blueprint
+from flask import abort
 from flask import current_app
 from flask import g
 from flask import flash
@@ -20,15 +21,17 @@ from idp.flows.base import FlowContext
 from idp.flows.base import FlowError
 from idp.flows.forms import CodeForm
 from idp.flows.forms import IdentifierForm
+from idp.flows.forms import LogoutForm
 from idp.flows.forms import NewPasswordForm
 from idp.flows.forms import PasswordForm
 from idp.flows.forms import ResendForm
 from idp.flows.throttles import ThrottledError
+from idp.home import signed_in
 from idp.oidc.interactions import InteractionError
 from idp.oidc.interactions import complete_login
 from idp.oidc.interactions import load_interaction
 from idp.oidc.sessions import browser_id
-from idp.oidc.sessions import current_login
+from idp.oidc.sessions import end_login
 from idp.oidc.sessions import start_login
 from idp.services import get_services
 from idp.services.otp import CodeExpiredError
@@ -218,13 +221,23 @@ def sms_resend():
         try:
             flow.send_code()
         except ThrottledError as error:
-            return page("login/sms.html", 429, error.retry_after, form=CodeForm(formdata=None),
-                        resend=form, flow=flow, resend_error=error.message)
+            return resend_refused(error, ".sms", flow, "login/sms.html", form=CodeForm(formdata=None), resend=form)
         except CodeExpiredError:
             return restart_page(flow.state.interaction_id, code_dead_message())
         g.sms_sent = True
         flash(resent_message(), "notice")
     return redirect(url_for(".sms", flow=flow.state.id))
+
+
+def resend_refused(error, code_endpoint, flow, template, **values):
+    """ "Nem kaptam meg az SMS-t" refused (too soon, too many SMS). A browser goes
+    back to the code page (303, Post/Redirect/Get) with the message, so a reload
+    re-posts nothing - it could send an SMS once the wait is over. A program
+    posting directly (no HTML in Accept) keeps the 429 with Retry-After."""
+    if request.accept_mimetypes.accept_html:
+        flash(str(error.message), "error")
+        return redirect(url_for(code_endpoint, flow=flow.state.id), 303)
+    return page(template, 429, error.retry_after, flow=flow, resend_error=error.message, **values)
 
 
 def resent_message():
@@ -262,8 +275,20 @@ def new_password():
 
 @bp.route("/done")
 def done():
-    _, principal = current_login()
-    return page("login/done.html", principal=principal)
+    """Where a login without an application ends: who is logged in, the admin
+    area when the principal may use it, and logging out."""
+    return page("login/done.html", **signed_in())
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """Ends this browser's login session (CSRF-protected, POST only). Relying
+    parties' own sessions are theirs to end: that is RP-initiated logout."""
+    if not LogoutForm().validate_on_submit():
+        abort(400)
+    end_login()
+    db.session.commit()
+    return redirect(url_for("home.index"), 303)
 
 
 # The "Nem tudom a jelszavam" and phone-login pages live in their own modules,

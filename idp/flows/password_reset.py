@@ -83,8 +83,13 @@ class PasswordReset(Flow):
         db.session.commit()
 
     @property
+    def channel(self):
+        """``"email"`` or ``"sms"``: where the code went (once chosen)."""
+        return self.state.data.get("channel")
+
+    @property
     def destination_hint(self):
-        return self.options().get(self.state.data.get("channel"), "")
+        return self.options().get(self.channel, "")
 
     def submit_code(self, code):
         self.expect(CODE)

@@ -99,7 +99,11 @@ class PhoneLogin(Flow):
             services.otp.verify(self.state.otp_challenge_id, code)
         except CodeExpiredError:
             self.finish()
-            services.audit.record("login.failed", subject=self.state.subject, ip=self.ctx.ip,
+            line = self.principal
+            # An unregistered number (no sub) is its own subject: the row is for operators only.
+            services.audit.record("login.failed", actor=self.state.subject,
+                                  subject=self.state.subject or self.state.identifier,
+                                  company_id=line.company_id if line else None, ip=self.ctx.ip,
                                   reason="code_dead", kind="phone")
             db.session.commit()
             raise

@@ -21,6 +21,7 @@ from idp.flows.pages import finish
 from idp.flows.pages import interaction_param
 from idp.flows.pages import limit_sms
 from idp.flows.pages import page
+from idp.flows.pages import resend_refused
 from idp.flows.pages import resent_message
 from idp.flows.pages import restart_page
 from idp.flows.throttles import ThrottledError
@@ -119,8 +120,8 @@ def phone_resend():
         try:
             flow.resend_code()
         except ThrottledError as error:
-            return page("login/phone_code.html", 429, error.retry_after, form=PhoneCodeForm(formdata=None),
-                        resend=form, flow=flow, resend_error=error.message)
+            return resend_refused(error, ".phone_code", flow, "login/phone_code.html",
+                                  form=PhoneCodeForm(formdata=None), resend=form)
         except CodeExpiredError:
             return restart_page(flow.state.interaction_id, code_dead_message(), endpoint=".phone_number")
         g.sms_sent = True

@@ -11,7 +11,7 @@ from idp.extensions import db
 from idp.flows import business
 from idp.flows import password_reset as reset
 from idp.flows.base import FlowError
-from idp.flows.forms import CodeForm
+from idp.flows.forms import code_form
 from idp.flows.forms import IdentifierForm
 from idp.flows.forms import NewPasswordForm
 from idp.flows.forms import ResetChannelForm
@@ -84,7 +84,7 @@ def reset_code():
         flow = load_reset_flow(reset.CODE)
     except FlowError:
         return restart_page()
-    form = CodeForm()
+    form = code_form(flow.channel)
     if form.validate_on_submit():
         try:
             flow.submit_code(form.code.data)

@@ -58,15 +58,17 @@ class Throttles:
                                  "a „Nem tudom a jelszavam” lehetőséggel kérhet."), int(c["PASSWORD_LOCK_SECONDS"]))
         return attempt
 
-    def password_failed(self, identifier, ip, attempt, company_id=None):
+    def password_failed(self, identifier, ip, attempt, company_id=None, sub=None):
         """Record a wrong password; returns the ``LockedError`` to show when
-        this very attempt locked the identifier (the 20th), else None."""
+        this very attempt locked the identifier (the 20th), else None.
+        ``sub``: the principal the identifier names, if it exists (for the audit)."""
         c = self.config
         if attempt >= int(c["PASSWORD_LOCK_AFTER"]):
             seconds = int(c["PASSWORD_LOCK_SECONDS"])
             self.counters.set(f"pw:lock:{identifier}", 1, seconds)
             self.counters.reset(f"pw:id:{identifier}")
-            self.audit.record("login.locked", subject=identifier, company_id=company_id, ip=ip)
+            self.audit.record("login.locked", actor=sub, subject=sub or identifier, company_id=company_id, ip=ip,
+                              minutes=max(1, round(seconds / 60)))
             return LockedError(locked_message(max(1, round(seconds / 60))), seconds)
         if attempt >= int(c["PASSWORD_DELAY_AFTER"]):
             delay = min(2 ** (attempt - int(c["PASSWORD_DELAY_AFTER"])), int(c["PASSWORD_DELAY_MAX"]))

@@ -9,6 +9,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from flask import current_app
+from flask import request
 from flask import url_for
 from flask_babel import lazy_gettext
 
@@ -87,6 +88,6 @@ def complete_login(interaction_id, result: LoginResult) -> str:
     interaction.login_session_id = login.id
     get_services().audit.record("login.succeeded", actor=result.principal.sub, subject=result.principal.sub,
                                 company_id=getattr(result.principal, "company_id", None),
-                                amr=list(result.amr), client_id=interaction.client_id)
+                                ip=request.remote_addr, amr=list(result.amr), client_id=interaction.client_id)
     db.session.commit()
     return resume_url(interaction)

@@ -338,9 +338,18 @@ def test_admin_manages_users_and_settings_and_reads_the_audit_log(live_server, c
         by_admin = [e for e in events if "admin@acme" in e]
         assert [re.search(r"(user|company)\.\w+", e).group(0) for e in by_admin[:4]] == [
             "company.sms_login_changed", "user.enabled", "user.disabled", "user.created"]
-        assert "sms_login_required: False" in by_admin[0]
-        assert "username: bela" in by_admin[3] and "invoices.view, usage.view" in by_admin[3]
+        assert "SMS-kód belépéskor: nem" in by_admin[0]
+        assert "Felhasználónév: bela" in by_admin[3]
+        assert "Jogosultságok: Számlák megtekintése, Forgalom megtekintése" in by_admin[3]
+        assert "invoices.view, usage.view" in by_admin[3]  # the codes stay, in small print
         assert all("127.0.0.1" in e for e in by_admin[:4])
+        # Logins and codes in words, with the IP (issue 8 point 12).
+        [login] = [e for e in by_admin if "login.succeeded" in e]
+        assert "Belépés módja: jelszó, SMS-kód, kétlépcsős" in login and "127.0.0.1" in login
+        sent = [e for e in by_admin if "otp.sent" in e]
+        assert sent and all("Csatorna: SMS" in e and "Újraküldés: nem" in e for e in sent)
+        table = page.locator("main table").inner_text()
+        assert "False" not in table and "True" not in table and "resend:" not in table
         screenshot(page, "admin-08-audit")
         assert problems == []
     finally:

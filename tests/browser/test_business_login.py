@@ -332,6 +332,90 @@ def test_forgotten_password_reset_by_sms(live_server, page):
     assert problems == []
 
 
+def test_forgotten_password_code_by_email_is_labelled_so(live_server, page):
+    problems = watch_console(page)
+    create_acme()
+    page.goto(live_server.url + "/login")
+    enter_identifier(page)
+    page.get_by_role("link", name="Nem tudom a jelszavam").click()
+    page.wait_for_url(re.compile(r"/login/password-reset\?flow="))
+    continue_button(page).click()
+    page.wait_for_url(re.compile(r"/login/password-reset/choose\?flow="))
+    page.get_by_role("radio", name=re.compile("E-mailben")).check()
+    page.get_by_role("button", name="Kód küldése").click()
+    page.wait_for_url(re.compile(r"/login/password-reset/code\?flow="))
+    code = page.get_by_label("E-mailben kapott kód", exact=True)
+    assert autocomplete(code) == "one-time-code" and focused_id(page) == "code"
+    assert page.get_by_text("SMS-ben kapott kód").count() == 0
+    screenshot(page, "reset-03b-code-by-email")
+    assert problems == []
+
+
+def log_in_without_an_application(page, live_server, temporary):
+    """/login straight (no relying party): identifier, temporary password, SMS code, new password."""
+    page.goto(live_server.url + "/login")
+    enter_identifier(page)
+    enter_password(page, temporary)
+    page.get_by_label("SMS-ben kapott kód", exact=True).fill(sms_code())
+    continue_button(page).click()
+    page.wait_for_url(re.compile(r"/login/new-password\?flow="))
+    page.get_by_label("Új jelszó", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("Új jelszó még egyszer", exact=True).fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Jelszó mentése").click()
+    page.wait_for_url(live_server.url + "/login/done")
+
+
+def test_login_without_an_application_offers_the_admin_area_and_logging_out(live_server, page):
+    problems = watch_console(page)
+    log_in_without_an_application(page, live_server, create_acme())
+    assert page.get_by_role("heading", name="Sikeres belépés").is_visible()
+    assert "Bejelentkezve: admin@acme" in page.locator("main").inner_text()
+    admin = page.get_by_role("link", name="Cégadminisztráció", exact=True)
+    logout = page.get_by_role("button", name="Kijelentkezés", exact=True)
+    assert admin.is_visible() and logout.is_visible()
+    admin_box, logout_box = admin.bounding_box(), logout.bounding_box()
+    assert abs(admin_box["y"] - logout_box["y"]) < 2 and abs(admin_box["height"] - logout_box["height"]) < 2
+    screenshot(page, "business-10-done")
+
+    page.goto(live_server.url + "/")
+    assert "Bejelentkezve: admin@acme" in page.locator("main").inner_text()
+    assert page.get_by_role("link", name="Cégadminisztráció", exact=True).is_visible()
+    screenshot(page, "home-01-logged-in")
+    page.get_by_role("link", name="Cégadminisztráció", exact=True).click()
+    page.wait_for_url(live_server.url + "/admin/users")
+
+    page.goto(live_server.url + "/login/done")
+    page.get_by_role("button", name="Kijelentkezés", exact=True).click()
+    page.wait_for_url(live_server.url + "/")
+    assert "Bejelentkezve" not in page.locator("main").inner_text()
+    assert page.get_by_role("button", name="Kijelentkezés").count() == 0
+    assert page.get_by_role("link", name="Belépés", exact=True).is_visible()
+    screenshot(page, "home-02-logged-out")
+    page.goto(live_server.url + "/admin/users")
+    page.wait_for_url(re.compile(r"/login\?next="))
+    page.goto(live_server.url + "/login/done")
+    assert page.get_by_role("heading", name="Nincs belépve").is_visible()
+    screenshot(page, "business-11-done-logged-out")
+    assert problems == []
+
+
+def test_phone_sized_done_page(live_server, chromium):
+    temporary = create_acme()
+    context, page = new_page(chromium, viewport={"width": 390, "height": 844})
+    try:
+        problems = watch_console(page)
+        log_in_without_an_application(page, live_server, temporary)
+        assert no_horizontal_scroll(page)
+        for name in ("Cégadminisztráció", "Kijelentkezés"):
+            box = page.get_by_role("link" if name == "Cégadminisztráció" else "button", name=name,
+                                   exact=True).bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+        screenshot(page, "mobile-04-done")
+        assert problems == []
+    finally:
+        context.close()
+
+
 # --- English, and a phone-sized screen ------------------------------------------------
 def test_english_pages(live_server, chromium):
     create_acme()

@@ -226,6 +226,34 @@ def test_invalid_number_is_shown_at_the_field(live_server, page):
     assert problems == []
 
 
+def test_resend_too_soon_leaves_the_browser_on_the_code_page(live_server, page, clock):
+    """ "Nem kaptam meg az SMS-t" within the 30 s: the message shows on the code
+    page, at its own GET address, so a reload (even after the wait) sends nothing."""
+    problems = watch_console(page)
+    create_acme_with_line()
+    page.goto(live_server.url + "/login/phone")
+    enter_number(page, "301234567")
+    page.get_by_role("button", name="Kérem az SMS-t", exact=True).click()
+    page.wait_for_url(re.compile(r"/login/phone/code\?flow="))
+    code_url = page.url
+    page.get_by_role("button", name="Nem kaptam meg az SMS-t").click()
+    page.wait_for_load_state()
+    assert page.url == code_url
+    assert page.get_by_role("alert").inner_text() == "Új kódot 30 másodperc múlva kérhet."
+    assert focused_id(page) == "code"
+    screenshot(page, "phone-06-resend-too-soon")
+
+    clock.advance(31)  # a re-posted resend would now send an SMS
+    methods = []
+    page.on("request", lambda request: methods.append((request.method, request.url))
+            if request.resource_type == "document" else None)
+    page.reload()
+    assert methods == [("GET", code_url)]
+    assert page.get_by_role("alert").count() == 0  # the message was shown once
+    assert len(sms_messages(LINE)) == 1
+    assert problems == []
+
+
 # --- a phone-sized screen, and English -------------------------------------------------
 def test_phone_sized_pages(live_server, chromium):
     create_acme_with_line()

@@ -373,6 +373,73 @@ def test_audit_page_pages_by_25(browser, acme):
         company_id=acme.id).count() - 25
 
 
+def audit_rows(html, event):
+    """The cells (tags stripped, spaces collapsed) of each row of ``event`` on the audit page."""
+    rows = []
+    for body in re.findall(r"<tr>(.*?)</tr>", html, re.S):
+        if f"<code>{event}</code>" in body:
+            cells = re.findall(r"<td[^>]*>(.*?)</td>", body, re.S)
+            rows.append([" ".join(re.sub(r"<[^>]+>", " ", c).split()) for c in cells])
+    return rows
+
+
+def test_login_events_say_who_from_where_and_what_in_words(app, browser, acme, anna):
+    """Issue 8 point 12: the OAuth login's row has its IP, the failed login's an
+    actor, and the details read as words (the raw code beside, in small print)."""
+    from tests.factories import make_client
+    from tests.login_helpers import authorize
+    from tests.login_helpers import flow_id
+    from tests.login_helpers import last_code
+    from tests.login_helpers import new_browser
+    from tests.login_helpers import submit_code
+
+    rp, _ = make_client(name="Üzleti portál", first_party=True, public=True)
+    person = new_browser(app)
+    person.environ_base["REMOTE_ADDR"] = "192.0.2.44"
+    assert submit_password(person, start_login(person, "anna@acme"), "not the password at all").status_code == 200
+    assert submit_password(person, start_login(person, "nobody@acme"), "not the password at all").status_code == 200
+    response, _ = authorize(person, rp)
+    response = post_form(person, response.headers["Location"], {"identifier": "anna@acme"})
+    fid = flow_id(response.headers["Location"])
+    submit_password(person, fid, "Helyes-jelszo-2024!")
+    assert "/oauth/authorize/resume/" in submit_code(person, fid, last_code(anna.phone)).headers["Location"]
+
+    [succeeded] = audit_events("login.succeeded", subject=anna.sub)
+    assert succeeded.ip == "192.0.2.44" and succeeded.details["client_id"] == rp.client_id
+    failed, unknown = audit_events("login.failed")
+    assert (failed.actor, failed.subject, failed.ip, failed.company_id) == (anna.sub, anna.sub, "192.0.2.44",
+                                                                            acme.id)
+    # An identifier that does not exist: the identifier tried is the subject; no actor, no company.
+    assert (unknown.actor, unknown.subject, unknown.company_id) == (None, "nobody@acme", None)
+
+    html = text(browser.get("/admin/audit"))
+    [login] = [r for r in audit_rows(html, "login.succeeded") if r[1] == "anna@acme"]
+    assert login[4] == "192.0.2.44"
+    assert "Alkalmazás: Üzleti portál" in login[3] and rp.client_id in login[3]
+    assert "Belépés módja: jelszó, SMS-kód, kétlépcsős pwd sms mfa" in login[3]
+    [wrong] = audit_rows(html, "login.failed")
+    assert wrong[1] == "anna@acme" and wrong[4] == "192.0.2.44"
+    assert "Ok: hibás azonosító vagy jelszó password" in wrong[3]
+    sent = [r for r in audit_rows(html, "otp.sent") if r[1] == "anna@acme"]
+    assert sent and all("Csatorna: SMS" in r[3] and "Cél: belépés" in r[3] and "Újraküldés: nem" in r[3]
+                        for r in sent)
+    assert "False" not in html and "True" not in html and "resend:" not in html and "amr:" not in html
+
+
+def test_admin_changes_read_as_words(browser, acme, anna, line):
+    save_rights(browser, {f"user:{anna.sub}": ["usage.view"], f"line:{line.sub}": ["invoices.view"]})
+    post_form(browser, "/admin/settings", {"sms_login": "off", "understood": "y"})
+    html = text(browser.get("/admin/audit"))
+    [user_row] = audit_rows(html, "user.permissions_changed")
+    assert "Felhasználónév: anna" in user_row[3]
+    assert "Korábbi jogok: Számlák megtekintése invoices.view" in user_row[3]
+    assert "Új jogok: Forgalom megtekintése usage.view" in user_row[3]
+    [line_row] = audit_rows(html, "phone_line.permissions_changed")
+    assert "Telefonszám: +36 20 123 4567" in line_row[3] and "Új jogok: Számlák megtekintése" in line_row[3]
+    [setting] = audit_rows(html, "company.sms_login_changed")
+    assert setting[1] == "admin@acme" and setting[3] == "SMS-kód belépéskor: nem"
+
+
 # --- English --------------------------------------------------------------------------------------
 def test_rights_and_settings_pages_in_english(app, acme, anna, line):
     browser = admin_browser(app, "admin@acme", phone=ADMIN_PHONE)

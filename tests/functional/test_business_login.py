@@ -26,6 +26,7 @@ from tests.factories import make_client
 from tests.factories import make_company
 from tests.factories import make_login_user
 from tests.login_helpers import audit_events
+from tests.login_helpers import csrf_token
 from tests.login_helpers import authorize
 from tests.login_helpers import exchange_code
 from tests.login_helpers import flow_id
@@ -197,6 +198,22 @@ def test_resend_sends_a_fresh_code_and_the_old_one_dies(client, anna, clock):
     assert [e.details["resend"] for e in audit_events("otp.sent")] == [False, True]
 
 
+def test_resend_too_soon_in_a_browser_goes_back_to_the_sms_page(client, anna, clock):
+    """Like the phone login: the refusal is a 303 to the SMS page with the message,
+    so a reload re-posts nothing; a program posting directly still gets 429."""
+    fid = start_login(client, "anna@acme")
+    submit_password(client, fid, PASSWORD)
+    token = csrf_token(text(client.get(f"/login/sms?flow={fid}")))
+    browser = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    response = client.post(f"/login/sms/resend?flow={fid}", data={"csrf_token": token}, headers=browser)
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/login/sms?flow={fid}")
+    html = text(client.get(response.headers["Location"], headers=browser))
+    assert re.search(r'<div class="alert" role="alert">Új kódot 30 másodperc múlva kérhet\.</div>', html)
+    assert len(outbox("sms")) == 1
+    response = client.post(f"/login/sms/resend?flow={fid}", data={"csrf_token": token})
+    assert response.status_code == 429 and response.headers["Retry-After"] == "30"
+
+
 # --- the SMS switch and acr_values ------------------------------------------------------------
 def sms_off_user():
     company = make_company(slug="nosms", name="No SMS Kft.", sms_login_required=False)
@@ -321,6 +338,7 @@ def test_first_login_must_set_a_new_password_before_anything_else(client, app):
 
 
 # --- password hashing ---------------------------------------------------------------------------
+@pytest.mark.production_password_hash
 def test_passwords_are_argon2id_with_owasp_parameters_by_default(client, anna):
     assert re.fullmatch(r"\$argon2id\$v=19\$m=19456,t=2,p=1\$[^$]+\$[^$]+", anna.password_hash)
     assert PASSWORD not in anna.password_hash
@@ -374,7 +392,9 @@ def test_login_success_failure_and_code_sent_are_audited(client, anna):
     submit_password(client, start_login(client, "anna@acme"), "not the password at all")
     log_in(client, "anna@acme", PASSWORD, PHONE)
     [failed] = audit_events("login.failed")
-    assert failed.subject == "anna@acme" and failed.ip == "127.0.0.1" and failed.company_id == anna.company_id
+    # The row is for operators (never shown to whoever typed the password): it names the real user.
+    assert failed.actor == failed.subject == anna.sub
+    assert failed.ip == "127.0.0.1" and failed.company_id == anna.company_id
     [sent] = audit_events("otp.sent")
     assert sent.subject == anna.sub and sent.details["channel"] == "sms"
     [succeeded] = audit_events("login.succeeded")

@@ -136,9 +136,32 @@ def test_reset_by_either_channel_sets_the_new_password_and_is_audited(client, an
     assert response.status_code == 400 and "Kezdje újra" in text(response)
 
 
+@pytest.mark.parametrize(("channel", "label", "not_label"), [
+    pytest.param("email", "E-mailben kapott kód", "SMS-ben kapott kód", id="email"),
+    pytest.param("sms", "SMS-ben kapott kód", "E-mailben kapott kód", id="sms"),
+])
+def test_code_field_is_labelled_by_the_chosen_channel(client, anna, channel, label, not_label):
+    rid = start_reset(client, "anna@acme")
+    choose(client, rid, channel)
+    html = text(client.get(f"/login/password-reset/code?flow={rid}"))
+    assert f'<label for="code">{label}</label>' in html and not_label not in html
+    # A wrong code re-renders the page: still the chosen channel's label.
+    html = text(enter_code(client, rid, "000000" if last_code() != "000000" else "111111"))
+    assert "Hibás kód" in html and f'<label for="code">{label}</label>' in html
+
+
+def test_code_field_is_labelled_by_the_chosen_channel_in_english(client, anna):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    rid = start_reset(client, "anna@acme")
+    choose(client, rid, "email")
+    html = text(client.get(f"/login/password-reset/code?flow={rid}"))
+    assert '<label for="code">Code received by email</label>' in html
+
+
 def test_reset_ends_every_session_and_refresh_token_of_the_user(app, client, anna):
     rp, secret = make_client(first_party=True)
-    resource_server, rs_secret = make_client(name="RS", grant_types=["client_credentials"], redirect_uris=[])
+    resource_server, rs_secret = make_client(name="RS", grant_types=["client_credentials"], redirect_uris=[],
+                                             resource_server=True)
     response, verifier = authorize(client, rp, scope="openid profile")
     response = post_form(client, response.headers["Location"], {"identifier": "anna@acme"})
     fid = flow_id(response.headers["Location"])
@@ -148,18 +171,18 @@ def test_reset_ends_every_session_and_refresh_token_of_the_user(app, client, ann
     tokens = exchange_code(client, rp, response.headers["Location"], verifier, secret=secret)
     assert tokens["refresh_token"]
 
-    def introspect(token):
-        return client.post("/oauth/introspect", data={"token": token},
-                           auth=(resource_server.client_id, rs_secret)).get_json()
+    def introspect(token, by=(resource_server.client_id, rs_secret)):
+        return client.post("/oauth/introspect", data={"token": token}, auth=by).get_json()
 
     assert introspect(tokens["access_token"])["active"] is True
+    assert introspect(tokens["refresh_token"], by=(rp.client_id, secret))["active"] is True
     assert "Bejelentkezve: anna@acme" in text(client.get("/login/done"))
 
     other = new_browser(app)
     assert reset_password(other, "anna@acme", "email", EMAIL).status_code == 200
 
     assert introspect(tokens["access_token"]) == {"active": False}
-    assert introspect(tokens["refresh_token"]) == {"active": False}
+    assert introspect(tokens["refresh_token"], by=(rp.client_id, secret)) == {"active": False}
     response = client.post("/oauth/token", auth=(rp.client_id, secret),
                            data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
     assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"

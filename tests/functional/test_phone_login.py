@@ -202,6 +202,30 @@ def test_nem_kaptam_meg_sends_a_fresh_code_and_only_that_one_works(client, line,
     assert submit_phone_code(client, fid, new).headers["Location"].endswith("/login/done")
 
 
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_resend_too_soon_in_a_browser_goes_back_to_the_code_page(client, line, clock):
+    """Post/Redirect/Get: the refusal leaves the browser on the code page (GET), so
+    a reload re-posts nothing. (A program posting directly still gets 429.)"""
+    fid = at_phone_code(client, "301234567")
+    token = csrf_token(text(client.get(f"/login/phone/code?flow={fid}")))
+    response = client.post(f"/login/phone/code/resend?flow={fid}", data={"csrf_token": token},
+                           headers={"Accept": BROWSER_ACCEPT})
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/login/phone/code?flow={fid}")
+    page = client.get(response.headers["Location"], headers={"Accept": BROWSER_ACCEPT})
+    assert page.status_code == 200
+    assert re.search(r'<div class="alert" role="alert">Új kódot 30 másodperc múlva kérhet\.</div>', text(page))
+    assert 'action="/login/phone/code/resend' in text(page)  # the button is still there for later
+    assert "Új kódot 30 másodperc" not in text(client.get(f"/login/phone/code?flow={fid}"))  # shown once
+    assert len(outbox("sms")) == 1
+    clock.advance(30)
+    response = client.post(f"/login/phone/code/resend?flow={fid}", data={"csrf_token": token},
+                           headers={"Accept": BROWSER_ACCEPT})
+    assert response.status_code == 302 and len(outbox("sms")) == 2
+
+
 # --- the login result: the phone-line principal ---------------------------------------------------
 SCOPE = "openid profile phone company permissions"
 

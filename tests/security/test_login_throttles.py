@@ -75,7 +75,10 @@ def test_growing_delay_from_the_fifth_wrong_password_and_lock_at_the_twentieth(c
     assert delays == [1, 2, 4, 8, 16, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30]
     assert len(audit_events("login.failed")) == 20  # refused attempts cost no password check
     [locked] = audit_events("login.locked")
-    assert locked.subject == "anna@acme"
+    # For operators: the locked identifier's user, from where, for how long.
+    assert (locked.actor, locked.subject, locked.ip, locked.company_id) == (anna.sub, anna.sub, "127.0.0.1",
+                                                                            anna.company_id)
+    assert locked.details == {"minutes": 15}
 
     response = submit_password(client, fid, PASSWORD)
     assert response.status_code == 429
