@@ -85,9 +85,9 @@ def create_app(config=None, services=None):
     from idp import models  # noqa: F401  (registers the tables)
     from idp.admin.views import bp as admin_bp
     from idp.dev import bp as dev_bp
-    from idp.flows.pages import bp as login_bp
+    from idp.pages import bp as login_bp
     from idp.health import bp as health_bp
-    from idp.home import bp as home_bp
+    from idp.pages.home import bp as home_bp
     from idp.oidc.cors import install_cors
     from idp.oidc.guard import install_request_guard
     from idp.oidc.wiring import config_oauth
@@ -102,7 +102,7 @@ def create_app(config=None, services=None):
     app.register_blueprint(dev_bp)
     register_error_handlers(app)
 
-    from idp.oidc.claims import scope_label
+    from idp.grants.claims import scope_label
 
     app.jinja_env.globals["scope_label"] = scope_label
     app.jinja_env.globals["get_locale"] = get_locale

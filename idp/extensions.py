@@ -1,4 +1,6 @@
-"""Extensions, created unbound and initialised in :func:`idp.create_app`."""
+"""Third-party extensions, created unbound and initialised in :func:`idp.create_app`.
+
+This module imports nothing of the project (DESIGN.md §1: the bottom layer)."""
 
 from flask import request
 from flask_babel import Babel
@@ -7,9 +9,6 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
-
-from idp.oidc.server import AuthorizationServer
-from idp.oidc.server import ResourceProtector
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -27,5 +26,3 @@ babel = Babel()
 # Per-client-IP limits (DESIGN.md §4a); the peer address, or X-Forwarded-For
 # through IDP_PROXY_HOPS trusted proxies (ProxyFix rewrites remote_addr).
 limiter = Limiter(key_func=lambda: request.remote_addr or "unknown", strategy="fixed-window")
-authorization = AuthorizationServer()
-require_oauth = ResourceProtector()

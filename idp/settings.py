@@ -85,3 +85,5 @@ SMS_PER_IP_PER_HOUR = 30
 RATELIMIT_HEADERS_ENABLED = False
 RATELIMIT_KEY_PREFIX = "idp"
 SMS_DAILY_BUDGET = 10_000
+# A coarse outer guard (Flask-Limiter) on form posts to the login pages per client IP.
+LOGIN_POSTS_PER_IP_PER_MINUTE = 300

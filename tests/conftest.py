@@ -22,7 +22,7 @@ from werkzeug.serving import make_server
 from idp import create_app
 from idp.extensions import db
 from idp.models.principal import find_principal
-from idp.oidc.interactions import LoginResult
+from idp.flows.result import LoginResult
 from idp.oidc.interactions import complete_login
 from idp.services import get_services
 from idp.services.clock import FrozenClock

@@ -20,13 +20,12 @@ from idp.companies import check_phone
 from idp.companies import issue_temporary_password
 from idp.extensions import db
 from idp.models.company import MAIN_ADMIN_USERNAME
+from idp.models.company import MANAGE_USERS
 from idp.models.company import BusinessUser
 from idp.models.company import PhoneLine
-from idp.oidc.sessions import end_all_sessions
 from idp.permissions import catalog
 from idp.services import get_services
 
-MANAGE_USERS = "users.manage"
 
 
 class AdminError(Exception):
@@ -64,7 +63,7 @@ class Actor:
         return set(self.principal.permission_codes)
 
     def may_administer(self):
-        return self.is_main_admin or MANAGE_USERS in self.principal.permission_codes
+        return self.principal is None or self.principal.may_administer
 
     def audit(self, event, subject=None, **details):
         get_services().audit.record(event, actor=self.name, subject=subject, company_id=self.company.id,
@@ -178,7 +177,7 @@ def set_disabled(actor, user, disabled):
     if user.disabled != disabled:
         user.disabled = disabled
         if disabled:
-            end_all_sessions(user, get_services().clock)
+            get_services().sessions.end_all(user)
         actor.audit("user.disabled" if disabled else "user.enabled", subject=user.sub, username=user.username)
     db.session.commit()
 
@@ -199,10 +198,10 @@ def delete_user(actor, user):
 def _retire(principal):
     """Soft delete: it can no longer log in, its sessions and tokens end, and the
     row stays so its identifier is never given to anyone else."""
-    clock = get_services().clock
-    principal.deleted_at = clock.now()
+    services = get_services()
+    principal.deleted_at = services.clock.now()
     principal.disabled = True
-    end_all_sessions(principal, clock)
+    services.sessions.end_all(principal)
 
 
 def resend_temporary_password(actor, user):
@@ -211,7 +210,7 @@ def resend_temporary_password(actor, user):
     if user.disabled:
         raise AdminError(_l("Letiltott felhasználónak nem küldhető új jelszó."))
     issue_temporary_password(user)
-    end_all_sessions(user, get_services().clock)
+    get_services().sessions.end_all(user)
     actor.audit("user.temporary_password_sent", subject=user.sub, username=user.username)
     db.session.commit()
 

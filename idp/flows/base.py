@@ -1,5 +1,12 @@
 """What every journey shares: its server-side state row, its steps and
-allowed transitions, and the context (services, settings, client IP) it runs in."""
+allowed transitions, and the context it runs in.
+
+A journey knows nothing of HTTP, pages or OAuth. Its context carries the
+services, the settings, the client IP and a *binding*: the browser
+(``browser:<id>``) or the OAuth client (``client:<client_id>``) that started it
+and alone may continue it. ``return_to`` is the channel's note of where to go
+when the journey ends; the journey stores it and never reads it.
+"""
 
 import secrets
 from dataclasses import dataclass
@@ -13,9 +20,17 @@ from idp.models.flow import FlowState
 
 
 class FlowError(IdpError):
-    """The flow cannot go on: unknown, expired, in another browser, or out of order."""
+    """The flow cannot go on: unknown, expired, bound elsewhere, or out of order."""
 
     message = _l("A belépési folyamat lejárt vagy érvénytelen. Kérjük, kezdje újra.")
+
+
+def browser_binding(browser_id):
+    return f"browser:{browser_id}"
+
+
+def client_binding(client_id):
+    return f"client:{client_id}"
 
 
 @dataclass
@@ -23,6 +38,7 @@ class FlowContext:
     services: object
     config: dict
     ip: str
+    binding: str
 
     @property
     def clock(self):
@@ -39,29 +55,37 @@ class Flow:
         self.ctx = ctx
 
     @classmethod
-    def create(cls, ctx, *, browser_id, first_step, interaction_id=None, **fields):
+    def create(cls, ctx, *, first_step, return_to=None, **fields):
         now = ctx.clock.now()
-        state = FlowState(id=secrets.token_urlsafe(24), kind=cls.KIND, step=first_step, browser_id=browser_id,
-                          interaction_id=interaction_id, amr=[], data={}, created_at=now,
+        state = FlowState(id=secrets.token_urlsafe(24), kind=cls.KIND, step=first_step, binding=ctx.binding,
+                          return_to=return_to, amr=[], data={}, created_at=now,
                           expires_at=now + timedelta(seconds=int(ctx.config["LOGIN_FLOW_TTL"])), **fields)
         db.session.add(state)
         return cls(state, ctx)
 
     @classmethod
-    def load(cls, ctx, flow_id, browser_id):
-        """The flow, if it exists, is of this kind, alive, and belongs to this browser."""
+    def load(cls, ctx, flow_id):
+        """The flow, if it exists, is of this kind, alive, and bound to ``ctx.binding``."""
         if not isinstance(flow_id, str) or not flow_id or len(flow_id) > 64:
             raise FlowError()
         state = db.session.get(FlowState, flow_id)
         if (state is None or state.kind != cls.KIND or state.finished_at is not None
                 or state.expires_at <= ctx.clock.now()
-                or not secrets.compare_digest(state.browser_id, browser_id or "")):
+                or not secrets.compare_digest(state.binding, ctx.binding or "")):
             raise FlowError()
         return cls(state, ctx)
 
     @property
+    def id(self):
+        return self.state.id
+
+    @property
     def step(self):
         return self.state.step
+
+    @property
+    def return_to(self):
+        return self.state.return_to
 
     def expect(self, *steps):
         if self.state.step not in steps:

@@ -2,7 +2,10 @@
 (new password, after a temporary one) → logged in.
 
 An unknown identifier walks the same path and fails where a wrong password
-fails, after the same argon2 work, with the same message.
+fails, after the same argon2 work, with the same message. The password step
+only decides what comes next; the channel then sends the SMS
+(:meth:`BusinessLogin.send_code`) - so a first-party app learns that a
+temporary password must be changed before any SMS goes out (DESIGN.md §4.5).
 """
 
 import re
@@ -14,18 +17,19 @@ from idp.errors import IdpError
 from idp.extensions import db
 from idp.flows.base import Flow
 from idp.flows.base import FlowError
+from idp.flows.code_step import CodeStep
+from idp.flows.code_step import Recipient
+from idp.flows.first_login import change_temporary_password
 from idp.flows.messages import login_code_sms
+from idp.flows.result import ACR_ONE_FACTOR
+from idp.flows.result import ACR_TWO_FACTORS
+from idp.flows.result import LoginResult
 from idp.models.company import BusinessUser
 from idp.models.company import Company
 from idp.models.principal import find_principal
-from idp.oidc.interactions import LoginResult
 from idp.phones import mask
-from idp.services.otp import CodeExpiredError
-from idp.services.passwords import policy_errors
 
 IDENTIFIER = re.compile(r"^([a-z0-9._-]{1,64})@([a-z0-9-]{1,64})$")
-ACR_ONE_FACTOR = "urn:telekom:acr:1fa"
-ACR_TWO_FACTORS = "urn:telekom:acr:2fa"
 
 PASSWORD, SMS, NEW_PASSWORD, DONE = "password", "sms", "new_password", "done"
 
@@ -44,12 +48,6 @@ class AccountDisabledError(IdpError):
 
 class TemporaryPasswordExpiredError(IdpError):
     message = _l("Az ideiglenes jelszava lejárt. Új jelszót a „Nem tudom a jelszavam” lehetőséggel kérhet.")
-
-
-class PasswordPolicyError(IdpError):
-    def __init__(self, errors):
-        super().__init__("password policy")
-        self.errors = errors
 
 
 def normalize_identifier(raw):
@@ -73,11 +71,12 @@ class BusinessLogin(Flow):
     TRANSITIONS = {PASSWORD: {SMS, NEW_PASSWORD, DONE}, SMS: {NEW_PASSWORD, DONE}, NEW_PASSWORD: {DONE}}
 
     @classmethod
-    def start(cls, ctx, raw_identifier, *, browser_id, interaction_id=None, two_factors=False, next_url=None):
+    def start(cls, ctx, raw_identifier, *, two_factors=False, return_to=None):
+        """``two_factors``: the relying party asked for both factors (``acr_values``),
+        so the SMS step comes even where the company switched it off."""
         identifier = normalize_identifier(raw_identifier)
-        flow = cls.create(ctx, browser_id=browser_id, first_step=PASSWORD, interaction_id=interaction_id,
-                          identifier=identifier)
-        flow.state.data = {"two_factors": bool(two_factors), "next": next_url}
+        flow = cls.create(ctx, first_step=PASSWORD, return_to=return_to, identifier=identifier)
+        flow.state.data = {"two_factors": bool(two_factors)}
         db.session.commit()
         return flow
 
@@ -85,8 +84,16 @@ class BusinessLogin(Flow):
     def principal(self):
         return find_principal(self.state.principal_kind, self.state.subject)
 
+    @property
+    def code_step(self):
+        return CodeStep(self, "login")
+
     # --- step: password -------------------------------------------------------
     def submit_password(self, password):
+        """Check the password; the step moves to SMS, NEW_PASSWORD or DONE.
+        Nothing is sent here: when the step is SMS the channel calls
+        :meth:`send_code` (after telling a first-party app about a temporary
+        password, see :attr:`password_change_required`)."""
         self.expect(PASSWORD)
         services, identifier = self.ctx.services, self.state.identifier
         attempt = services.throttles.reserve_password_attempt(identifier, self.ctx.ip)
@@ -95,19 +102,8 @@ class BusinessLogin(Flow):
         if ok and user.password_temporary and user.password_expires_at is not None:
             ok = user.password_expires_at > self.ctx.clock.now() or "expired"
         if ok is not True:
-            # The row is for operators, never shown to whoever typed: it names the real
-            # user; an identifier that does not exist is its own subject, with no actor.
-            sub, company_id = (user.sub, user.company_id) if user else (None, None)
-            locked = services.throttles.password_failed(identifier, self.ctx.ip, attempt, company_id, sub)
-            services.audit.record("login.failed", actor=sub, subject=sub or identifier, ip=self.ctx.ip,
-                                  company_id=company_id, reason="password_expired" if ok == "expired" else "password")
-            db.session.commit()
-            if locked is not None:
-                raise locked
-            if ok == "expired":
-                raise TemporaryPasswordExpiredError()
-            raise InvalidCredentialsError()
-        services.throttles.password_succeeded(identifier)
+            self._password_failed(user, attempt, expired=ok == "expired")
+        services.throttles.password_succeeded(identifier, self.ctx.ip)
         if user.disabled:
             services.audit.record("login.failed", actor=user.sub, subject=user.sub, ip=self.ctx.ip,
                                   company_id=user.company_id, reason="disabled")
@@ -119,10 +115,30 @@ class BusinessLogin(Flow):
         self.state.amr = ["pwd"]
         if user.company.sms_login_required or self.state.data.get("two_factors"):
             self.goto(SMS)
-            self.send_code(user, resend=False)
         else:
             self.goto(NEW_PASSWORD if user.password_temporary else DONE)
         db.session.commit()
+
+    def _password_failed(self, user, attempt, expired):
+        services, identifier = self.ctx.services, self.state.identifier
+        # The row is for operators, never shown to whoever typed: it names the real
+        # user; an identifier that does not exist is its own subject, with no actor.
+        sub, company_id = (user.sub, user.company_id) if user else (None, None)
+        locked = services.throttles.password_failed(identifier, self.ctx.ip, attempt, company_id, sub)
+        services.audit.record("login.failed", actor=sub, subject=sub or identifier, ip=self.ctx.ip,
+                              company_id=company_id, reason="password_expired" if expired else "password")
+        db.session.commit()
+        if locked is not None:
+            raise locked
+        if expired:
+            raise TemporaryPasswordExpiredError()
+        raise InvalidCredentialsError()
+
+    @property
+    def password_change_required(self):
+        """The password was right but temporary: it must be changed (in a browser)."""
+        user = self.principal
+        return self.step != PASSWORD and user is not None and bool(user.password_temporary)
 
     # --- step: SMS code --------------------------------------------------------
     @property
@@ -130,43 +146,23 @@ class BusinessLogin(Flow):
         user = self.principal
         return mask(user.phone) if user else ""
 
-    def send_code(self, user=None, resend=True):
+    def send_code(self, resend=True):
+        """The first SMS (``resend=False``) or "Nem kaptam meg az SMS-t"."""
         self.expect(SMS)
-        services = self.ctx.services
-        user = user or self.principal
+        user = self.principal
         if user is None:
             raise FlowError()
-        services.throttles.reserve_sms(user.sub, self.ctx.ip, flow_key=self.state.id)
-        challenge = None
-        if resend and self.state.otp_challenge_id:
-            from idp.models.otp import OtpChallenge
-
-            challenge = db.session.get(OtpChallenge, self.state.otp_challenge_id)
-            if not services.otp.is_alive(challenge) and challenge.attempts >= services.otp.max_attempts:
-                raise CodeExpiredError()
-        issued = (services.otp.reissue(challenge) if challenge is not None else
-                  services.otp.issue("login", channel="sms", destination=user.phone, principal=user))
-        self.state.otp_challenge_id = issued.challenge.id
-        services.sms.send(user.phone, login_code_sms(self.ctx.config["ISSUER"], issued.code,
-                                                     services.otp.ttl // 60))
-        services.audit.record("otp.sent", actor=user.sub, subject=user.sub, company_id=user.company_id,
-                              ip=self.ctx.ip, channel="sms", purpose="login", resend=resend)
-        db.session.commit()
+        issuer = self.ctx.config["ISSUER"]
+        recipient = Recipient(principal=user, throttle_key=user.sub, channel="sms", destination=user.phone,
+                              message=lambda code, minutes: login_code_sms(issuer, code, minutes))
+        return self.code_step.send(recipient, resend=resend)
 
     def submit_code(self, code):
         self.expect(SMS)
-        services = self.ctx.services
-        try:
-            services.otp.verify(self.state.otp_challenge_id, code)
-        except CodeExpiredError:
-            self.finish()
-            user = self.principal
-            services.audit.record("login.failed", actor=self.state.subject, subject=self.state.subject,
-                                  company_id=user.company_id if user else None, ip=self.ctx.ip,
-                                  reason="code_dead")
-            db.session.commit()
-            raise
         user = self.principal
+        self.code_step.verify(code, on_dead=lambda: self.ctx.services.audit.record(
+            "login.failed", actor=self.state.subject, subject=self.state.subject,
+            company_id=user.company_id if user else None, ip=self.ctx.ip, reason="code_dead"))
         if user is None:
             raise FlowError()
         self.state.amr = ["pwd", "sms", "mfa"]
@@ -179,10 +175,7 @@ class BusinessLogin(Flow):
         user = self.principal
         if user is None:
             raise FlowError()
-        check_new_password(user, password, repeat)
-        if self.ctx.services.passwords.verify(user.password_hash, password):
-            raise PasswordPolicyError([_l("Az új jelszó nem lehet azonos az ideiglenessel.")])
-        set_password(self.ctx, user, password, event="password.changed")
+        change_temporary_password(self.ctx, user, password, repeat)
         self.goto(DONE)
         db.session.commit()
 
@@ -197,22 +190,3 @@ class BusinessLogin(Flow):
         return LoginResult(principal=user, amr=tuple(self.state.amr),
                            acr=ACR_TWO_FACTORS if two else ACR_ONE_FACTOR,
                            auth_time=self.ctx.clock.timestamp())
-
-
-def check_new_password(user, password, repeat):
-    """Raise ``PasswordPolicyError`` listing what is wrong with a new password."""
-    errors = policy_errors(password, user.identifier, (user.email_address,))
-    if password != repeat:
-        errors.append(_l("A két jelszó nem egyezik."))
-    if errors:
-        raise PasswordPolicyError(errors)
-
-
-def set_password(ctx, user, password, event):
-    """Store a new permanent password for ``user`` (audited)."""
-    now = ctx.clock.now()
-    user.password_hash = ctx.services.passwords.hash(password)
-    user.password_temporary = False
-    user.password_expires_at = None
-    user.password_changed_at = now
-    ctx.services.audit.record(event, actor=user.sub, subject=user.sub, company_id=user.company_id, ip=ctx.ip)

@@ -11,17 +11,17 @@ import hmac
 from idp.extensions import db
 from idp.flows.base import Flow
 from idp.flows.base import FlowError
-from idp.flows.business import check_new_password
 from idp.flows.business import find_business_user
 from idp.flows.business import normalize_identifier
-from idp.flows.business import set_password
+from idp.flows.code_step import CodeStep
+from idp.flows.code_step import Recipient
+from idp.flows.first_login import check_new_password
+from idp.flows.first_login import set_password
 from idp.flows.messages import reset_code_email
 from idp.flows.messages import reset_code_sms
 from idp.models.principal import find_principal
-from idp.oidc.sessions import end_all_sessions
 from idp.phones import mask
 from idp.phones import mask_email
-from idp.services.otp import CodeExpiredError
 
 CHOOSE, CODE, NEW_PASSWORD, DONE = "choose", "code", "new_password", "done"
 CHANNELS = ("email", "sms")
@@ -32,10 +32,10 @@ class PasswordReset(Flow):
     TRANSITIONS = {CHOOSE: {CODE}, CODE: {NEW_PASSWORD}, NEW_PASSWORD: {DONE}}
 
     @classmethod
-    def start(cls, ctx, raw_identifier, *, browser_id, interaction_id=None):
+    def start(cls, ctx, raw_identifier, *, return_to=None):
         identifier = normalize_identifier(raw_identifier)
         user = find_business_user(identifier)
-        flow = cls.create(ctx, browser_id=browser_id, first_step=CHOOSE, interaction_id=interaction_id,
+        flow = cls.create(ctx, first_step=CHOOSE, return_to=return_to,
                           identifier=identifier, principal_kind=user.kind if user else None,
                           subject=user.sub if user else None)
         db.session.commit()
@@ -63,22 +63,15 @@ class PasswordReset(Flow):
         self.expect(CHOOSE)
         if channel not in CHANNELS:
             raise FlowError()
-        services, user = self.ctx.services, self.principal
-        key = self.state.subject or f"unknown:{self.state.identifier}"
-        if channel == "sms":
-            services.throttles.reserve_sms(key, self.ctx.ip, flow_key=self.state.id)
+        user = self.principal
         destination = (user.phone if channel == "sms" else user.email_address) if user else None
-        issued = services.otp.issue("password_reset", channel=channel, destination=destination, principal=user)
-        self.state.otp_challenge_id = issued.challenge.id
+        issuer = self.ctx.config["ISSUER"]
+        message = ((lambda code, minutes: reset_code_sms(issuer, code, minutes)) if channel == "sms"
+                   else reset_code_email)
+        recipient = Recipient(principal=user, throttle_key=self.state.subject or f"unknown:{self.state.identifier}",
+                              channel=channel, destination=destination, message=message)
+        CodeStep(self, "password_reset").send(recipient)
         self.state.data = {"channel": channel}
-        if user is not None and user.is_active:
-            minutes = services.otp.ttl // 60
-            if channel == "sms":
-                services.sms.send(user.phone, reset_code_sms(self.ctx.config["ISSUER"], issued.code, minutes))
-            else:
-                services.mailer.send(user.email_address, *reset_code_email(issued.code, minutes))
-            services.audit.record("otp.sent", actor=user.sub, subject=user.sub, company_id=user.company_id,
-                                  ip=self.ctx.ip, channel=channel, purpose="password_reset")
         self.goto(CODE)
         db.session.commit()
 
@@ -93,12 +86,7 @@ class PasswordReset(Flow):
 
     def submit_code(self, code):
         self.expect(CODE)
-        try:
-            self.ctx.services.otp.verify(self.state.otp_challenge_id, code)
-        except CodeExpiredError:
-            self.finish()
-            db.session.commit()
-            raise
+        CodeStep(self, "password_reset").verify(code)
         if self.principal is None:  # unreachable: no code was ever sent
             raise FlowError()
         self.goto(NEW_PASSWORD)
@@ -111,7 +99,7 @@ class PasswordReset(Flow):
             raise FlowError()
         check_new_password(user, password, repeat)
         set_password(self.ctx, user, password, event="password.reset")
-        end_all_sessions(user, self.ctx.clock)
+        self.ctx.services.sessions.end_all(user)
         self.ctx.services.throttles.password_succeeded(self.state.identifier)
         self.ctx.services.throttles.unlock(self.state.identifier)
         self.goto(DONE)

@@ -2,7 +2,7 @@
 "Kérem az SMS-t" → code → "Belépek". The principal is the *phone line*: only
 the functions its company's main admin left on for that number.
 
-A number that is not registered walks exactly the same pages, but no SMS is
+A number that is not registered walks exactly the same steps, but no SMS is
 sent and no code can ever succeed: nobody learns which numbers exist, and
 strangers' phones are never messaged.
 """
@@ -13,18 +13,19 @@ from idp.errors import IdpError
 from idp.extensions import db
 from idp.flows.base import Flow
 from idp.flows.base import FlowError
+from idp.flows.code_step import CodeStep
+from idp.flows.code_step import Recipient
 from idp.flows.messages import login_code_sms
+from idp.flows.result import ACR_ONE_FACTOR
+from idp.flows.result import LoginResult
 from idp.models.company import PhoneLine
-from idp.models.otp import OtpChallenge
 from idp.models.principal import find_principal
-from idp.oidc.interactions import LoginResult
 from idp.phones import PhoneNumberError
 from idp.phones import display
+from idp.phones import mask
 from idp.phones import parse_mobile
-from idp.services.otp import CodeExpiredError
 
 CHECK, CODE, DONE = "check", "code", "done"
-ACR_ONE_FACTOR = "urn:telekom:acr:1fa"
 
 
 class PhoneNumberFormatError(IdpError):
@@ -41,15 +42,14 @@ class PhoneLogin(Flow):
     TRANSITIONS = {CHECK: {CODE}, CODE: {DONE}}
 
     @classmethod
-    def start(cls, ctx, raw_number, *, browser_id, interaction_id=None):
+    def start(cls, ctx, raw_number, *, return_to=None):
         try:
             number = parse_mobile(raw_number)
         except PhoneNumberError:
             raise PhoneNumberFormatError() from None
         line = find_phone_line(number)
-        flow = cls.create(ctx, browser_id=browser_id, first_step=CHECK, interaction_id=interaction_id,
-                          identifier=number, principal_kind=line.kind if line else None,
-                          subject=line.sub if line else None)
+        flow = cls.create(ctx, first_step=CHECK, return_to=return_to, identifier=number,
+                          principal_kind=line.kind if line else None, subject=line.sub if line else None)
         db.session.commit()
         return flow
 
@@ -58,56 +58,45 @@ class PhoneLogin(Flow):
         return display(self.state.identifier)
 
     @property
+    def phone_hint(self):
+        return mask(self.state.identifier)
+
+    @property
     def principal(self):
         return find_principal(self.state.principal_kind, self.state.subject) if self.state.subject else None
+
+    @property
+    def code_step(self):
+        return CodeStep(self, "phone_login")
 
     def request_code(self):
         """ "Kérem az SMS-t": the first code."""
         self.expect(CHECK)
-        self._send(challenge=None)
+        self._send(resend=False)
         self.goto(CODE)
         db.session.commit()
 
     def resend_code(self):
         """ "Nem kaptam meg az SMS-t": a fresh code; the old one dies."""
         self.expect(CODE)
-        challenge = db.session.get(OtpChallenge, self.state.otp_challenge_id)
-        services = self.ctx.services
-        if challenge is None or (challenge.used_at is None and challenge.attempts >= services.otp.max_attempts):
-            raise CodeExpiredError()
-        self._send(challenge)
-        db.session.commit()
+        self._send(resend=True)
 
-    def _send(self, challenge):
-        services, line, number = self.ctx.services, self.principal, self.state.identifier
-        services.throttles.reserve_sms(line.sub if line else f"unregistered:{number}", self.ctx.ip,
-                                       flow_key=self.state.id, spend_budget=line is not None)
-        issued = (services.otp.reissue(challenge) if challenge is not None else
-                  services.otp.issue("phone_login", channel="sms", destination=number if line else None,
-                                     principal=line))
-        self.state.otp_challenge_id = issued.challenge.id
-        if line is not None:
-            services.sms.send(number, login_code_sms(self.ctx.config["ISSUER"], issued.code,
-                                                     services.otp.ttl // 60))
-            services.audit.record("otp.sent", actor=line.sub, subject=line.sub, company_id=line.company_id,
-                                  ip=self.ctx.ip, channel="sms", purpose="phone_login")
+    def _send(self, resend):
+        line, number = self.principal, self.state.identifier
+        issuer = self.ctx.config["ISSUER"]
+        recipient = Recipient(principal=line, throttle_key=line.sub if line else f"unregistered:{number}",
+                              channel="sms", destination=number if line else None,
+                              message=lambda code, minutes: login_code_sms(issuer, code, minutes))
+        self.code_step.send(recipient, resend=resend)
 
     def submit_code(self, code):
         self.expect(CODE)
-        services = self.ctx.services
-        try:
-            services.otp.verify(self.state.otp_challenge_id, code)
-        except CodeExpiredError:
-            self.finish()
-            line = self.principal
-            # An unregistered number (no sub) is its own subject: the row is for operators only.
-            services.audit.record("login.failed", actor=self.state.subject,
-                                  subject=self.state.subject or self.state.identifier,
-                                  company_id=line.company_id if line else None, ip=self.ctx.ip,
-                                  reason="code_dead", kind="phone")
-            db.session.commit()
-            raise
-        if self.principal is None:  # no code was ever sent for an unregistered number
+        line = self.principal
+        # An unregistered number (no sub) is its own subject: the row is for operators only.
+        self.code_step.verify(code, on_dead=lambda: self.ctx.services.audit.record(
+            "login.failed", actor=self.state.subject, subject=self.state.subject or self.state.identifier,
+            company_id=line.company_id if line else None, ip=self.ctx.ip, reason="code_dead", kind="phone"))
+        if line is None:  # no code was ever sent for an unregistered number
             raise FlowError()
         self.state.amr = ["sms"]
         self.goto(DONE)

@@ -18,7 +18,7 @@ from idp.grants.scopes import ScopePolicy
 from idp.models.client import hash_secret
 from idp.models.principal import find_principal
 from idp.models.token import AuthorizationCode
-from idp.oidc.tokens import revoke_family
+from idp.grants.tokens import revoke_family
 from idp.services import get_services
 
 

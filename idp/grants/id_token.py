@@ -10,9 +10,9 @@ from authlib.oidc.core.util import create_half_hash
 from flask import current_app
 
 from idp.models.token import AuthorizationCode
-from idp.oidc.claims import user_claims
-from idp.oidc.tokens import issuer
-from idp.oidc.tokens import sign_jwt
+from idp.grants.claims import user_claims
+from idp.grants.tokens import issuer
+from idp.grants.tokens import sign_jwt
 from idp.services import get_services
 
 

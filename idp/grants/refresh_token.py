@@ -12,7 +12,7 @@ from idp.grants import ALL_CLIENT_AUTH_METHODS
 from idp.grants.scopes import granted_scope
 from idp.models.client import hash_secret
 from idp.models.token import Token
-from idp.oidc.tokens import revoke_family
+from idp.grants.tokens import revoke_family
 from idp.services import get_services
 
 

@@ -9,6 +9,7 @@ from idp.models.principal import KIND_PHONE
 from idp.models.principal import PrincipalMixin
 
 MAIN_ADMIN_USERNAME = "admin"
+MANAGE_USERS = "users.manage"
 
 
 class Company(db.Model):
@@ -76,6 +77,11 @@ class BusinessUser(PrincipalMixin, db.Model):
         if self.is_main_admin:
             return sorted(catalog().codes())
         return sorted(set(self.permissions or []) & catalog().codes())
+
+    @property
+    def may_administer(self):
+        """The company admin area is for the main admin and users holding ``users.manage``."""
+        return self.is_main_admin or MANAGE_USERS in self.permission_codes
 
     @property
     def email(self):

@@ -28,12 +28,13 @@ class Interaction(db.Model):
 
 
 class LoginSession(db.Model):
-    """One login of one principal in one browser; its id is the ``sid`` claim."""
+    """One login of one principal on one binding (a browser, or a first-party
+    app's client); its id is the ``sid`` claim."""
 
     __tablename__ = "login_sessions"
 
     id = db.Column(db.String(64), primary_key=True)
-    browser_id = db.Column(db.String(64), nullable=False, index=True)
+    binding = db.Column(db.String(96), nullable=False, index=True)
     principal_kind = db.Column(db.String(16), nullable=False)
     subject = db.Column(db.String(32), nullable=False, index=True)
     auth_time = db.Column(db.Integer, nullable=False)

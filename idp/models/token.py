@@ -96,10 +96,9 @@ class Token(TokenMixin, db.Model):
     def is_revoked(self):
         return self.access_revoked_at is not None
 
-    def is_expired(self):
-        from idp.services import get_services
-
-        return self.get_expires_at() <= get_services().clock.timestamp()
+    def is_expired(self, now_ts):
+        """``now_ts`` from the clock service (models do not read time themselves)."""
+        return self.get_expires_at() <= now_ts
 
     def refresh_is_usable(self, now_ts):
         """Not used, revoked or expired - and, unless ``offline_access`` was

@@ -13,7 +13,7 @@ from flask import current_app
 from flask import redirect
 from flask import render_template
 
-from idp.extensions import authorization
+from idp.oidc.server import authorization
 from idp.extensions import db
 from idp.models.session import Consent
 from idp.oidc.interactions import create_interaction

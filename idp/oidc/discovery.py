@@ -3,7 +3,7 @@ one truthful document served at both well-known paths."""
 
 from flask import current_app
 
-from idp.oidc.claims import claims_supported
+from idp.grants.claims import claims_supported
 from idp.services import get_services
 
 GRANT_TYPES = [

@@ -10,9 +10,9 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoi
 
 from idp.grants import ALL_CLIENT_AUTH_METHODS
 from idp.grants import CONFIDENTIAL_AUTH_METHODS
-from idp.oidc.tokens import find_token
-from idp.oidc.tokens import issuer
-from idp.oidc.tokens import revoke_family
+from idp.grants.tokens import find_token
+from idp.grants.tokens import issuer
+from idp.grants.tokens import revoke_family
 from idp.services import get_services
 
 

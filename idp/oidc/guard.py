@@ -26,7 +26,7 @@ from flask import render_template
 from flask import request
 
 from idp.errors import safe_description
-from idp.extensions import authorization
+from idp.oidc.server import authorization
 from idp.oidc.authorize import AuthorizeError
 from idp.oidc.authorize import redirect_error
 

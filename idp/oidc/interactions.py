@@ -1,10 +1,15 @@
 """The login seam (DESIGN.md §1): the authorization endpoint pauses a request
-in an ``Interaction`` and sends the browser to a login page; the page's flow
-ends by calling :func:`complete_login` with a :class:`LoginResult`, and the
-request resumes at ``/oauth/authorize/resume/<id>``."""
+in an ``Interaction`` and sends the browser to a login page; the page's
+journey ends with a ``LoginResult`` (``idp.flows.result``) handed to
+:func:`complete_login`, and the request resumes at
+``/oauth/authorize/resume/<id>``.
+
+This module is all the login pages may use of the protocol layer: the paused
+request, and the browser's login session (re-exported from
+``idp.oidc.sessions``).
+"""
 
 import secrets
-from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -16,22 +21,15 @@ from flask_babel import lazy_gettext
 from idp.errors import IdpError
 from idp.extensions import db
 from idp.models.session import Interaction
+from idp.oidc.sessions import browser_binding  # noqa: F401  (the seam's browser side)
 from idp.oidc.sessions import browser_id
+from idp.oidc.sessions import current_login  # noqa: F401
+from idp.oidc.sessions import end_login  # noqa: F401
 from idp.oidc.sessions import start_login
 from idp.services import get_services
 
 PHONE_LOGIN_PATH = "/login/phone"
 BUSINESS_LOGIN_PATH = "/login"
-
-
-@dataclass(frozen=True)
-class LoginResult:
-    """What a login flow hands back: who, how (RFC 8176 ``amr``), how strongly, when."""
-
-    principal: object
-    amr: tuple
-    acr: str
-    auth_time: int
 
 
 class InteractionError(IdpError):
@@ -76,15 +74,16 @@ def resume_url(interaction) -> str:
     return url_for("oidc.resume", interaction_id=interaction.id)
 
 
-def complete_login(interaction_id, result: LoginResult) -> str:
-    """Finish the login of a paused request; returns where the browser goes next.
+def complete_login(interaction_id, result) -> str:
+    """Finish the login of a paused request with a journey's ``LoginResult``;
+    returns where the browser goes next.
 
-    Call it from a flow once every step has passed. The browser's session is
-    rotated and the interaction is re-bound to the new browser id.
+    The browser's session is rotated and the interaction is re-bound to the
+    new browser id.
     """
     interaction = load_interaction(interaction_id)
-    login = start_login(result)
-    interaction.browser_id = login.browser_id
+    login, result = start_login(result)
+    interaction.browser_id = browser_id()
     interaction.login_session_id = login.id
     get_services().audit.record("login.succeeded", actor=result.principal.sub, subject=result.principal.sub,
                                 company_id=getattr(result.principal, "company_id", None),

@@ -138,7 +138,7 @@ class JwtAccessTokenValidator(BearerTokenValidator):
     we issued it, the row tells whether it was revoked since."""
 
     def authenticate_token(self, token_string):
-        from idp.oidc.tokens import find_token
+        from idp.grants.tokens import find_token
         from idp.services import get_services
 
         if not token_string or len(token_string) > 8192:
@@ -153,7 +153,19 @@ class JwtAccessTokenValidator(BearerTokenValidator):
         return row if kind == "access_token" else None
 
     def validate_token(self, token, scopes, request):
-        super().validate_token(token, scopes, request)
+        """Authlib's checks, with time from the clock service; and a disabled
+        or deleted principal's tokens die with it."""
+        from idp.services import get_services
+
+        if not token or token.is_expired(get_services().clock.timestamp()) or token.is_revoked():
+            raise InvalidTokenError(realm=self.realm, extra_attributes=self.extra_attributes)
+        if self.scope_insufficient(token.get_scope(), scopes):
+            raise InsufficientScopeError()
         if token.subject is not None and token.get_user() is None:
             raise InvalidTokenError()
 
+
+#: The authorization server and resource protector of the process, bound to an
+#: app by :func:`idp.oidc.wiring.config_oauth`.
+authorization = AuthorizationServer()
+require_oauth = ResourceProtector()

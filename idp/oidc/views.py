@@ -12,17 +12,17 @@ from flask_babel import lazy_gettext
 from idp.forms import Form
 from wtforms import SubmitField
 
-from idp.extensions import authorization
+from idp.oidc.server import authorization
 from idp.extensions import csrf
 from idp.extensions import db
-from idp.extensions import require_oauth
+from idp.oidc.server import require_oauth
 from idp.grants.scopes import granted_scope
 from idp.models.session import Consent
 from idp.oidc.authorize import AuthorizeError
 from idp.oidc.authorize import error_page
 from idp.oidc.authorize import process_authorization
 from idp.oidc.authorize import redirect_error
-from idp.oidc.claims import user_claims
+from idp.grants.claims import user_claims
 from idp.oidc.discovery import provider_metadata
 from idp.oidc.interactions import InteractionError
 from idp.oidc.interactions import load_interaction

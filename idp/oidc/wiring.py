@@ -3,8 +3,8 @@
 from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import current_app
 
-from idp.extensions import authorization
-from idp.extensions import require_oauth
+from idp.oidc.server import authorization
+from idp.oidc.server import require_oauth
 from idp.grants.authorization_code import AuthorizationCodeGrant
 from idp.grants.client_auth import PrivateKeyJwt
 from idp.grants.client_credentials import ClientCredentialsGrant
@@ -14,8 +14,8 @@ from idp.grants.refresh_token import RefreshTokenGrant
 from idp.oidc.endpoints import IntrospectionEndpoint
 from idp.oidc.endpoints import RevocationEndpoint
 from idp.oidc.server import JwtAccessTokenValidator
-from idp.oidc.tokens import TokenGenerator
-from idp.oidc.tokens import save_token
+from idp.grants.tokens import TokenGenerator
+from idp.grants.tokens import save_token
 
 
 class Issuer(IssuerParameter):

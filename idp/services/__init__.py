@@ -17,8 +17,10 @@ from idp.services.audit import DatabaseAuditLog
 from idp.services.keys import KeyStore
 from idp.services.otp import OtpService
 from idp.services.passwords import PasswordService
-from idp.services.throttle import MemoryCounters
-from idp.services.throttle import RedisCounters
+from idp.services.counters import MemoryCounters
+from idp.services.counters import RedisCounters
+from idp.services.sessions import LoginSessions
+from idp.services.throttles import Throttles
 
 
 @dataclass
@@ -32,6 +34,7 @@ class Services:
     otp: object = None
     counters: object = None
     throttles: object = None
+    sessions: object = None
 
 
 SMS_BACKENDS = {
@@ -79,9 +82,8 @@ def build_services(app, overrides=None):
     if services.counters is None:
         url = config.get("REDIS_URL")
         services.counters = RedisCounters.from_url(url, services.clock) if url else MemoryCounters(services.clock)
-    from idp.flows.throttles import Throttles
-
     services.throttles = services.throttles or Throttles(services.counters, config, services.audit)
+    services.sessions = services.sessions or LoginSessions.from_config(config, services.clock)
     return services
 
 

@@ -100,7 +100,7 @@ def test_a_refresh_loses_what_the_registration_no_longer_allows(client, user):
 
 def test_every_grant_decides_its_scope_in_the_one_place(app):
     """A grant added later must use idp.grants.scopes: each registered grant class does."""
-    from idp.extensions import authorization
+    from idp.oidc.server import authorization
     from idp.grants.scopes import ScopePolicy
 
     for grant_class, _ in authorization._token_grants:

@@ -3,7 +3,7 @@ their state in Redis, so every app node sees the same limits."""
 
 import redis
 
-from idp.services.throttle import RedisCounters
+from idp.services.counters import RedisCounters
 from tests.login_helpers import post_form
 
 REDIS_URL = "redis://127.0.0.1:6379/14"

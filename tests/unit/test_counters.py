@@ -8,8 +8,8 @@ import pytest
 import redis
 
 from idp.services.clock import FrozenClock
-from idp.services.throttle import MemoryCounters
-from idp.services.throttle import RedisCounters
+from idp.services.counters import MemoryCounters
+from idp.services.counters import RedisCounters
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 

@@ -11,7 +11,7 @@ from joserfc import jwt
 from idp.extensions import db
 from idp.models.client import hash_secret
 from idp.models.token import Token
-from idp.oidc.claims import access_token_claims
+from idp.grants.claims import access_token_claims
 from idp.services import get_services
 
 

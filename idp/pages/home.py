@@ -6,18 +6,17 @@ from flask import Blueprint
 from flask import current_app
 from flask import render_template
 
-from idp.admin.service import Actor
 from idp.models.principal import KIND_BUSINESS
-from idp.oidc.sessions import current_login
+from idp.oidc.interactions import current_login
 
 bp = Blueprint("home", __name__)
 
 
 def may_administer(principal):
-    """The admin area's own rule (``idp.admin.views.require_admin``), so the
-    link is offered exactly to those it lets in."""
-    return (principal is not None and principal.kind == KIND_BUSINESS
-            and Actor(company=principal.company, principal=principal).may_administer())
+    """The admin area's own rule (``BusinessUser.may_administer``, which
+    ``idp.admin.views.require_admin`` applies), so the link is offered exactly
+    to those it lets in."""
+    return principal is not None and principal.kind == KIND_BUSINESS and principal.may_administer
 
 
 def signed_in():

@@ -1,6 +1,10 @@
-"""The throttle rules of DESIGN.md §4a that are about an identifier, a
-principal, a flow or the whole service, over the clock-aware counters service.
-(The per-client-IP limits are Flask-Limiter decorations on the pages.)
+"""The throttle rules of DESIGN.md §4a, every one of them, counted in one
+place over the clock-aware counters service: wrong passwords per identifier
+and per client IP, SMS per flow (the resend cooldown), per principal, per
+client IP and for the whole service per day. The journeys call them, so they
+hold on every channel - the login pages, the first-party grants and the
+authorization challenge endpoint alike. (Flask-Limiter only stays as a coarse
+outer guard against floods of requests.)
 
 Wrong passwords are counted *before* the password is checked (an attempt
 reserves its number atomically and a success gives it back), so parallel
@@ -42,7 +46,9 @@ class Throttles:
 
     # --- passwords -------------------------------------------------------------
     def reserve_password_attempt(self, identifier, ip):
-        """Call before checking a password; raises if the attempt may not happen."""
+        """Call before checking a password; raises if the attempt may not happen.
+        Reserves a wrong password of ``identifier`` and of the client ``ip``;
+        :meth:`password_succeeded` gives both back."""
         c = self.config
         _, locked_for = self.counters.get(f"pw:lock:{identifier}")
         if locked_for:
@@ -51,9 +57,11 @@ class Throttles:
         if wait:
             raise ThrottledError(_l("Túl sok sikertelen próbálkozás. Próbálja újra %(seconds)s másodperc "
                                     "múlva.", seconds=wait), wait)
+        self._reserve_ip_password_failure(ip)
         attempt = self.counters.hit(f"pw:id:{identifier}", int(c["PASSWORD_FAILURE_WINDOW"]))
         if attempt > int(c["PASSWORD_LOCK_AFTER"]):
             self.counters.hit(f"pw:id:{identifier}", int(c["PASSWORD_FAILURE_WINDOW"]), amount=-1)
+            self._give_back_ip_password_failure(ip)
             raise LockedError(_l("Túl sok sikertelen próbálkozás miatt ezt az azonosítót zároltuk. Új jelszót "
                                  "a „Nem tudom a jelszavam” lehetőséggel kérhet."), int(c["PASSWORD_LOCK_SECONDS"]))
         return attempt
@@ -75,9 +83,28 @@ class Throttles:
             self.counters.set(f"pw:delay:{identifier}", 1, delay)
         return None
 
-    def password_succeeded(self, identifier):
+    def password_succeeded(self, identifier, ip=None):
+        """The identifier's failures are forgotten; with ``ip``, the attempt
+        reserved by :meth:`reserve_password_attempt` is given back."""
         self.counters.reset(f"pw:id:{identifier}")
         self.counters.reset(f"pw:delay:{identifier}")
+        if ip is not None:
+            self._give_back_ip_password_failure(ip)
+
+    def _reserve_ip_password_failure(self, ip):
+        limit = int(self.config["IP_PASSWORD_FAILURES_PER_HOUR"])
+        key = f"password-failures-ip:{ip}"
+        if self.counters.hit(key, 3600) > limit:
+            self.counters.hit(key, 3600, amount=-1)
+            _, wait = self.counters.get(key)
+            raise ThrottledError(_l("Túl sok sikertelen belépési kísérlet érkezett erről a hálózatról. Próbálja "
+                                    "újra %(minutes)s perc múlva.", minutes=max(1, round(wait / 60))), wait)
+
+    def _give_back_ip_password_failure(self, ip):
+        key = f"password-failures-ip:{ip}"
+        count, _ = self.counters.get(key)
+        if count > 0:  # not into a window that has ended meanwhile
+            self.counters.hit(key, 3600, amount=-1)
 
     # --- SMS -------------------------------------------------------------------
     def reserve_sms(self, principal_key, ip, flow_key=None, spend_budget=True):
@@ -89,7 +116,8 @@ class Throttles:
             count, wait = self.counters.get(f"sms:flow:{flow_key}")
             if count:
                 raise ThrottledError(_l("Új kódot %(seconds)s másodperc múlva kérhet.", seconds=wait), wait)
-        checks = [(f"sms:principal:{principal_key}", int(c["SMS_PER_PRINCIPAL_PER_HOUR"]), 3600)]
+        checks = [(f"sms:principal:{principal_key}", int(c["SMS_PER_PRINCIPAL_PER_HOUR"]), 3600),
+                  (f"sms-ip:{ip}", int(c["SMS_PER_IP_PER_HOUR"]), 3600)]
         for key, limit, window in checks:
             count, wait = self.counters.get(key)
             if count >= limit:

@@ -1,0 +1,61 @@
+"""Login sessions (DESIGN.md §1 "login sessions"): a finished login of one
+principal on one binding - a browser, or a first-party app's OAuth client -
+whose id is the ``sid`` claim. Starting and ending them, and signing a
+principal out everywhere, happen here and nowhere else; the browser's cookie
+is the protocol layer's business (``idp.oidc.sessions``)."""
+
+import secrets
+from dataclasses import replace
+from datetime import timedelta
+
+from idp.extensions import db
+from idp.models.principal import find_principal
+from idp.models.session import LoginSession
+from idp.models.token import Token
+
+
+class LoginSessions:
+    def __init__(self, clock, ttl):
+        self.clock = clock
+        self.ttl = int(ttl)
+
+    @classmethod
+    def from_config(cls, config, clock):
+        return cls(clock, config["LOGIN_SESSION_TTL"])
+
+    def start(self, result, binding):
+        """Record the login ``result`` on ``binding``; returns ``(session, result
+        with its sid)``. Written in the caller's transaction."""
+        now = self.clock.now()
+        login = LoginSession(id=secrets.token_urlsafe(24), binding=binding,
+                             principal_kind=result.principal.kind, subject=result.principal.sub,
+                             auth_time=result.auth_time, acr=result.acr, amr=list(result.amr),
+                             created_at=now, expires_at=now + timedelta(seconds=self.ttl))
+        db.session.add(login)
+        return login, replace(result, sid=login.id)
+
+    def find(self, login_id, binding):
+        """``(session, principal)`` while it is alive and on ``binding``, else ``(None, None)``."""
+        if not isinstance(login_id, str) or not login_id or len(login_id) > 64:
+            return None, None
+        login = db.session.get(LoginSession, login_id)
+        if (login is None or login.ended_at is not None or login.expires_at <= self.clock.now()
+                or not secrets.compare_digest(login.binding, binding or "")):
+            return None, None
+        principal = find_principal(login.principal_kind, login.subject)
+        return (login, principal) if principal is not None else (None, None)
+
+    def end(self, login):
+        if login is not None and login.ended_at is None:
+            login.ended_at = self.clock.now()
+
+    def end_all(self, principal):
+        """Sign ``principal`` out everywhere: every login session ends and every
+        token issued to it is revoked (after a password reset, for instance)."""
+        now = self.clock.now()
+        (LoginSession.query.filter(LoginSession.subject == principal.sub, LoginSession.ended_at.is_(None))
+         .update({LoginSession.ended_at: now}, synchronize_session=False))
+        (Token.query.filter(Token.subject == principal.sub, Token.refresh_revoked_at.is_(None))
+         .update({Token.refresh_revoked_at: now}, synchronize_session=False))
+        (Token.query.filter(Token.subject == principal.sub, Token.access_revoked_at.is_(None))
+         .update({Token.access_revoked_at: now}, synchronize_session=False))
