@@ -104,3 +104,23 @@ def oauth_error(response, error, status=400):
 def decode(browser, token):
     keys = KeySet.import_key_set(browser.get("/jwks.json").get_json())
     return jwt.decode(token, keys, algorithms=["RS256", "ES256"]).claims
+
+
+# --- added for the first-party grant and authorization challenge tests ---------------------------
+def post_as(browser, url, rp, secret, data, headers=None):
+    """POST ``data`` (``None`` values left out) to ``url`` as client ``rp``: HTTP
+    Basic with ``secret``, or - a public client, ``secret`` None - its
+    ``client_id`` in the body (``token_endpoint_auth_method=none``)."""
+    data = {k: v for k, v in data.items() if v is not None}
+    headers = dict(headers or {})
+    if secret:
+        headers.update(basic(rp.client_id, secret))
+    else:
+        data.setdefault("client_id", rp.client_id)
+    return browser.post(url, data=data, headers=headers)
+
+
+def pkce_pair():
+    """``(code_verifier, S256 code_challenge)`` (RFC 7636)."""
+    verifier = secrets.token_urlsafe(48)
+    return verifier, create_s256_code_challenge(verifier)

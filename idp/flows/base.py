@@ -57,7 +57,9 @@ class Flow:
     @classmethod
     def create(cls, ctx, *, first_step, return_to=None, **fields):
         now = ctx.clock.now()
-        state = FlowState(id=secrets.token_urlsafe(24), kind=cls.KIND, step=first_step, binding=ctx.binding,
+        # 256 random bits: the id is a first-party app's auth_session too
+        # (draft-ietf-oauth-first-party-apps §5.3.1).
+        state = FlowState(id=secrets.token_urlsafe(32), kind=cls.KIND, step=first_step, binding=ctx.binding,
                           return_to=return_to, amr=[], data={}, created_at=now,
                           expires_at=now + timedelta(seconds=int(ctx.config["LOGIN_FLOW_TTL"])), **fields)
         db.session.add(state)
@@ -87,6 +89,15 @@ class Flow:
     def return_to(self):
         return self.state.return_to
 
+    @property
+    def channel_data(self):
+        """What the channel keeps with the journey (a first-party grant: the
+        granted scope); the journey never reads it."""
+        return dict((self.state.data or {}).get("channel_data") or {})
+
+    def keep_channel_data(self, **values):
+        self.state.data = {**(self.state.data or {}), "channel_data": {**self.channel_data, **values}}
+
     def expect(self, *steps):
         if self.state.step not in steps:
             raise FlowError()
@@ -98,3 +109,15 @@ class Flow:
 
     def finish(self):
         self.state.finished_at = self.ctx.clock.now()
+
+
+def load_journey(ctx, flow_id, journeys):
+    """The journey ``flow_id`` names, whichever of the ``journeys`` classes it
+    is, bound to ``ctx.binding`` (``FlowError`` otherwise)."""
+    if not isinstance(flow_id, str) or not flow_id or len(flow_id) > 64:
+        raise FlowError()
+    state = db.session.get(FlowState, flow_id)
+    journey = {cls.KIND: cls for cls in journeys}.get(state.kind) if state is not None else None
+    if journey is None:
+        raise FlowError()
+    return journey.load(ctx, flow_id)

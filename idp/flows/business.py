@@ -157,6 +157,10 @@ class BusinessLogin(Flow):
                               message=lambda code, minutes: login_code_sms(issuer, code, minutes))
         return self.code_step.send(recipient, resend=resend)
 
+    def resend_code(self):
+        """ "Nem kaptam meg az SMS-t": a fresh code; the old one dies."""
+        return self.send_code(resend=True)
+
     def submit_code(self, code):
         self.expect(SMS)
         user = self.principal

@@ -15,10 +15,10 @@ from flask import current_app
 from idp.extensions import db
 from idp.grants import ALL_CLIENT_AUTH_METHODS
 from idp.grants.scopes import ScopePolicy
+from idp.grants.tokens import revoke_family
 from idp.models.client import hash_secret
 from idp.models.principal import find_principal
 from idp.models.token import AuthorizationCode
-from idp.grants.tokens import revoke_family
 from idp.services import get_services
 
 
@@ -48,30 +48,11 @@ class AuthorizationCodeGrant(ScopePolicy, grants.AuthorizationCodeGrant):
         return redirect_uri
 
     def save_authorization_code(self, code, request):
-        clock = get_services().clock
-        login = request.login_session
         data = request.payload.data
-        now = clock.now()
-        item = AuthorizationCode(
-            code_hash=hash_secret(code),
-            client_id=request.client.get_client_id(),
-            redirect_uri=request.payload.redirect_uri,
-            scope=request.scope or "",
-            principal_kind=request.user.kind,
-            subject=request.user.get_user_id(),
-            nonce=data.get("nonce"),
-            code_challenge=data.get("code_challenge"),
-            code_challenge_method=data.get("code_challenge_method"),
-            auth_time=login.auth_time,
-            acr=login.acr,
-            amr=list(login.amr or []),
-            sid=login.id,
-            created_at=now,
-            expires_at=now + timedelta(seconds=int(current_app.config["AUTHORIZATION_CODE_TTL"])),
-        )
-        db.session.add(item)
-        db.session.flush()
-        return item
+        return store_authorization_code(
+            code, request.client, request.user, request.scope, request.login_session,
+            redirect_uri=request.payload.redirect_uri, nonce=data.get("nonce"),
+            code_challenge=data.get("code_challenge"), code_challenge_method=data.get("code_challenge_method"))
 
     def query_authorization_code(self, code, client):
         if not isinstance(code, str) or len(code) > 256:
@@ -104,3 +85,21 @@ class AuthorizationCodeGrant(ScopePolicy, grants.AuthorizationCodeGrant):
 
     def authenticate_user(self, authorization_code):
         return find_principal(authorization_code.principal_kind, authorization_code.subject)
+
+
+def store_authorization_code(code, client, principal, scope, login, *, redirect_uri=None, nonce=None,
+                             code_challenge=None, code_challenge_method=None):
+    """Store a new code (its hash only) for ``principal``'s ``login`` (anything
+    with ``auth_time``, ``acr``, ``amr`` and the session id as ``sid`` or
+    ``id``): the authorization endpoint's and the challenge endpoint's."""
+    now = get_services().clock.now()
+    item = AuthorizationCode(
+        code_hash=hash_secret(code), client_id=client.get_client_id(), redirect_uri=redirect_uri,
+        scope=scope or "", principal_kind=principal.kind, subject=principal.get_user_id(), nonce=nonce,
+        code_challenge=code_challenge, code_challenge_method=code_challenge_method,
+        auth_time=login.auth_time, acr=login.acr, amr=list(login.amr or []),
+        sid=getattr(login, "sid", None) or getattr(login, "id", None), created_at=now,
+        expires_at=now + timedelta(seconds=int(current_app.config["AUTHORIZATION_CODE_TTL"])))
+    db.session.add(item)
+    db.session.flush()
+    return item

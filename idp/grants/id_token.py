@@ -9,10 +9,10 @@ from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oidc.core.util import create_half_hash
 from flask import current_app
 
-from idp.models.token import AuthorizationCode
 from idp.grants.claims import user_claims
 from idp.grants.tokens import issuer
 from idp.grants.tokens import sign_jwt
+from idp.models.token import AuthorizationCode
 from idp.services import get_services
 
 

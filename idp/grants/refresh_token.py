@@ -10,9 +10,9 @@ from authlib.oauth2.rfc6749 import grants
 from idp.extensions import db
 from idp.grants import ALL_CLIENT_AUTH_METHODS
 from idp.grants.scopes import granted_scope
+from idp.grants.tokens import revoke_family
 from idp.models.client import hash_secret
 from idp.models.token import Token
-from idp.grants.tokens import revoke_family
 from idp.services import get_services
 
 

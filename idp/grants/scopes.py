@@ -23,11 +23,11 @@ from authlib.oauth2.rfc6749.util import scope_to_list
 from flask import current_app
 
 from idp.errors import safe_description
+from idp.grants import FIRST_PARTY_GRANTS
 
 OFFLINE_ACCESS = "offline_access"
-#: Grants with an end-user whose tokens may outlive the login (the first-party
-#: grants add theirs).
-OFFLINE_GRANTS = {"authorization_code", "refresh_token"}
+#: Grants with an end-user whose tokens may outlive the login.
+OFFLINE_GRANTS = {"authorization_code", "refresh_token", *FIRST_PARTY_GRANTS}
 
 
 def _names(scopes):

@@ -9,9 +9,9 @@ from joserfc import jws
 from joserfc import jwt
 
 from idp.extensions import db
+from idp.grants.claims import access_token_claims
 from idp.models.client import hash_secret
 from idp.models.token import Token
-from idp.grants.claims import access_token_claims
 from idp.services import get_services
 
 

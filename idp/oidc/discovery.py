@@ -3,6 +3,7 @@ one truthful document served at both well-known paths."""
 
 from flask import current_app
 
+from idp.grants import FIRST_PARTY_GRANTS
 from idp.grants.claims import claims_supported
 from idp.services import get_services
 
@@ -10,6 +11,7 @@ GRANT_TYPES = [
     "authorization_code",
     "refresh_token",
     "client_credentials",
+    *FIRST_PARTY_GRANTS,
 ]
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 
@@ -26,6 +28,7 @@ def provider_metadata() -> dict:
         "jwks_uri": iss + "/jwks.json",
         "revocation_endpoint": iss + "/oauth/revoke",
         "introspection_endpoint": iss + "/oauth/introspect",
+        "authorization_challenge_endpoint": iss + "/oauth/authorize-challenge",
         "scopes_supported": list(config["SCOPES"]),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

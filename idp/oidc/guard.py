@@ -33,7 +33,8 @@ from idp.oidc.authorize import redirect_error
 #: C0 controls, DEL, C1 controls, and U+FFFD (what invalid UTF-8 decodes to).
 BAD_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\ufffd]")
 LONG_PARAMETERS = {"client_assertion", "id_token_hint", "token", "logout_token"}
-AUTHORIZE_PATHS = ("/oauth/authorize", "/oauth/consent")
+#: The pages a browser reaches (their errors are pages, never a redirect to an unproven URI).
+AUTHORIZE_PATHS = ("/oauth/authorize/", "/oauth/consent/")
 PROTOCOL_PREFIX = "/oauth/"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -82,7 +83,7 @@ def _sources():
 
 def _refuse(description):
     description = safe_description(description)
-    if request.path.startswith(AUTHORIZE_PATHS):
+    if request.path == "/oauth/authorize" or request.path.startswith(AUTHORIZE_PATHS):
         return _authorize_error(description)
     if not request.path.startswith(PROTOCOL_PREFIX):
         abort(400)

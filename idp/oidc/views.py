@@ -137,6 +137,26 @@ def revoke():
     return committed(authorization.create_endpoint_response("revocation"))
 
 
+@bp.route("/oauth/otp/resend", methods=["POST"])
+@csrf.exempt
+def otp_resend():
+    """DESIGN.md §4.4: a fresh SMS code for a first-party grant's ``auth_session``."""
+    return form_endpoint("otp_resend")
+
+
+@bp.route("/oauth/authorize-challenge", methods=["POST"])
+@csrf.exempt
+def authorize_challenge():
+    """draft-ietf-oauth-first-party-apps: the Authorization Challenge Endpoint."""
+    return form_endpoint("authorization_challenge")
+
+
+def form_endpoint(name):
+    if request.mimetype != "application/x-www-form-urlencoded":
+        return oauth_json_error("invalid_request", "Use application/x-www-form-urlencoded")
+    return committed(authorization.create_endpoint_response(name))
+
+
 @bp.route("/oauth/introspect", methods=["POST"])
 @csrf.exempt
 def introspect():

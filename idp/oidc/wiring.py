@@ -6,11 +6,16 @@ from flask import current_app
 from idp.oidc.server import authorization
 from idp.oidc.server import require_oauth
 from idp.grants.authorization_code import AuthorizationCodeGrant
+from idp.grants.business_password import BusinessPasswordGrant
+from idp.grants.challenge import AuthorizationChallengeEndpoint
 from idp.grants.client_auth import PrivateKeyJwt
 from idp.grants.client_credentials import ClientCredentialsGrant
 from idp.grants.id_token import IdToken
+from idp.grants.otp_resend import OtpResendEndpoint
+from idp.grants.phone import PhoneGrant
 from idp.grants.pkce import StrictCodeChallenge
 from idp.grants.refresh_token import RefreshTokenGrant
+from idp.grants.sms_otp import SmsOtpGrant
 from idp.oidc.endpoints import IntrospectionEndpoint
 from idp.oidc.endpoints import RevocationEndpoint
 from idp.oidc.server import JwtAccessTokenValidator
@@ -44,6 +49,10 @@ def config_oauth(app):
     authorization.register_grant(AuthorizationCodeGrant, [StrictCodeChallenge(), IdToken()])
     authorization.register_grant(RefreshTokenGrant, [IdToken()])
     authorization.register_grant(ClientCredentialsGrant)
+    for grant in (BusinessPasswordGrant, PhoneGrant, SmsOtpGrant):
+        authorization.register_grant(grant, [IdToken()])
+    authorization.register_endpoint(OtpResendEndpoint)
+    authorization.register_endpoint(AuthorizationChallengeEndpoint)
     authorization.register_endpoint(RevocationEndpoint)
     authorization.register_endpoint(IntrospectionEndpoint)
     authorization.register_extension(Issuer())

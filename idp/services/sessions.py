@@ -54,8 +54,8 @@ class LoginSessions:
         token issued to it is revoked (after a password reset, for instance)."""
         now = self.clock.now()
         (LoginSession.query.filter(LoginSession.subject == principal.sub, LoginSession.ended_at.is_(None))
-         .update({LoginSession.ended_at: now}, synchronize_session=False))
+         .update({LoginSession.ended_at: now}, synchronize_session="evaluate"))
         (Token.query.filter(Token.subject == principal.sub, Token.refresh_revoked_at.is_(None))
-         .update({Token.refresh_revoked_at: now}, synchronize_session=False))
+         .update({Token.refresh_revoked_at: now}, synchronize_session="evaluate"))
         (Token.query.filter(Token.subject == principal.sub, Token.access_revoked_at.is_(None))
-         .update({Token.access_revoked_at: now}, synchronize_session=False))
+         .update({Token.access_revoked_at: now}, synchronize_session="evaluate"))
