@@ -1,5 +1,7 @@
 """SQLAlchemy models, one module per domain."""
 
+from idp.models.account import AccountLink
+from idp.models.account import AccountOfferSnooze
 from idp.models.account import TelekomAccount
 from idp.models.audit import AuditEvent
 from idp.models.client import OAuthClient
@@ -17,6 +19,6 @@ from idp.models.token import AuthorizationCode
 from idp.models.token import Token
 from idp.models.token import UsedAssertion
 
-__all__ = ["AuditEvent", "AuthorizationCode", "BusinessUser", "Company", "Consent", "FlowState", "Interaction",
+__all__ = ["AccountLink", "AccountOfferSnooze", "AuditEvent", "AuthorizationCode", "BusinessUser", "Company", "Consent", "FlowState", "Interaction",
            "LoginSession", "OAuthClient", "OtpChallenge", "OutboxMessage", "PhoneLine",
            "Subscription", "TelekomAccount", "Token", "UsedAssertion"]

@@ -1,4 +1,6 @@
-"""The consumer "Telekom account": one login for every subscription a person manages."""
+"""The consumer "Telekom account": one login for every subscription a person
+manages (MISSION.md 9), the identities linked to it, and the snoozed offer to
+create one after a business or phone login."""
 
 from idp.extensions import db
 from idp.models.base import UTCDateTime
@@ -21,6 +23,7 @@ class TelekomAccount(PrincipalMixin, db.Model):
     password_hash = db.Column(db.String(255), nullable=True)
     facebook_id = db.Column(db.String(64), nullable=True, unique=True)
     preferred_locale = db.Column(db.String(8), nullable=True)
+    password_changed_at = db.Column(UTCDateTime, nullable=True)
     disabled = db.Column(db.Boolean, nullable=False, default=False)
     deleted_at = db.Column(UTCDateTime, nullable=True)
     created_at = db.Column(UTCDateTime, nullable=False)
@@ -52,3 +55,31 @@ class TelekomAccount(PrincipalMixin, db.Model):
     @property
     def identifier(self):
         return self.email_address or self.phone
+
+
+class AccountLink(db.Model):
+    """A business user or phone line linked to a Telekom account. An identity
+    belongs to one account only; a link is made only when the person has just
+    proven control of both sides (``idp.flows.account``)."""
+
+    __tablename__ = "account_links"
+    __table_args__ = (db.UniqueConstraint("principal_kind", "subject", name="uq_account_links_identity"),)
+
+    id = db.Column(db.Integer, primary_key=True)
+    account_id = db.Column(db.Integer, db.ForeignKey("telekom_accounts.id"), nullable=False, index=True)
+    principal_kind = db.Column(db.String(16), nullable=False)  # business | phone
+    subject = db.Column(db.String(32), nullable=False)
+    created_at = db.Column(UTCDateTime, nullable=False)
+
+
+class AccountOfferSnooze(db.Model):
+    """"Később": the offer to create or link a Telekom account is not shown to
+    this identity again before ``until``."""
+
+    __tablename__ = "account_offer_snoozes"
+    __table_args__ = (db.UniqueConstraint("principal_kind", "subject", name="uq_account_offer_snoozes_identity"),)
+
+    id = db.Column(db.Integer, primary_key=True)
+    principal_kind = db.Column(db.String(16), nullable=False)
+    subject = db.Column(db.String(32), nullable=False)
+    until = db.Column(UTCDateTime, nullable=False)
