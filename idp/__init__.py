@@ -86,6 +86,7 @@ def create_app(config=None, services=None):
     from idp.admin.views import bp as admin_bp
     from idp.dev import bp as dev_bp
     from idp.pages import bp as login_bp
+    from idp.pages.account import bp as account_bp
     from idp.health import bp as health_bp
     from idp.pages.home import bp as home_bp
     from idp.oidc.cors import install_cors
@@ -96,6 +97,7 @@ def create_app(config=None, services=None):
     config_oauth(app)
     app.register_blueprint(oidc_bp)
     app.register_blueprint(login_bp)
+    app.register_blueprint(account_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(home_bp)

@@ -2,7 +2,8 @@
 
 Every command that prints results takes ``--json`` and then prints exactly one
 JSON document: its result, or ``{"error": …}`` with a non-zero exit (``idp.cli_support``).
-The ``client`` commands live in ``idp.cli_clients``, the admin area's in ``idp.admin.cli``.
+The ``client`` commands live in ``idp.cli_clients``, the ``subscription`` commands in
+``idp.cli_subscriptions``, the admin area's in ``idp.admin.cli``.
 """
 
 from datetime import UTC
@@ -15,6 +16,7 @@ from flask.cli import FlaskGroup
 from flask_migrate.cli import db as db_commands
 
 from idp.cli_clients import client_group
+from idp.cli_subscriptions import subscription_group
 from idp.cli_support import JsonErrors
 from idp.cli_support import emit
 from idp.cli_support import fail
@@ -31,6 +33,7 @@ class IdpGroup(JsonErrors, AppGroup):
 idp_group = IdpGroup("idp", help=HELP)
 idp_group.add_command(db_commands)
 idp_group.add_command(client_group)
+idp_group.add_command(subscription_group)
 
 # --- keys -----------------------------------------------------------------------
 @idp_group.group("keys", help="Signing keys.")
@@ -202,9 +205,13 @@ def issuer(as_json, url):
 @idp_group.command("demo", help="Seed the demo data (idempotent) and print how to use it.")
 @json_option
 def demo(as_json):
+    from idp.demo import DemoRefusedError
     from idp.demo import seed_demo
 
-    document, lines = seed_demo(current_app)
+    try:
+        document, lines = seed_demo(current_app)
+    except DemoRefusedError as error:
+        fail(str(error))
     emit(as_json, document, lines)
 
 

@@ -116,6 +116,7 @@ def validate_config(config):
     if env not in ("development", "production"):
         raise ConfigurationError("IDP_ENV must be 'development' or 'production'.")
     issuer = check_issuer(config["ISSUER"])
+    check_facebook(config, production=env == "production")
     if env != "production":
         return
     if not config.get("SECRET_KEY") or config["SECRET_KEY"] == settings.DEVELOPMENT_SECRET_KEY:
@@ -141,6 +142,32 @@ def check_issuer(value, name="IDP_ISSUER"):
         raise ConfigurationError(f"{name} must be an absolute http(s) URL without query or fragment, "
                                  f"not {str(value)!r}.")
     return issuer
+
+
+FACEBOOK_URLS = ("FACEBOOK_AUTHORIZE_URL", "FACEBOOK_TOKEN_URL", "FACEBOOK_USERINFO_URL")
+
+
+def check_facebook(config, production):
+    """The Facebook app's id and secret come together; its endpoints are https (the app
+    secret, the codes and the tokens travel to them), except a loopback stand-in in
+    development."""
+    client_id, secret = config.get("FACEBOOK_CLIENT_ID"), config.get("FACEBOOK_CLIENT_SECRET")
+    if bool(client_id) != bool(secret):
+        given, missing = (("ID", "SECRET") if client_id else ("SECRET", "ID"))
+        raise ConfigurationError(f"IDP_FACEBOOK_CLIENT_{given} is set without IDP_FACEBOOK_CLIENT_{missing}: "
+                                 "set both for Facebook login, or neither.")
+    for name in FACEBOOK_URLS:
+        try:
+            url = urlsplit(str(config.get(name) or ""))
+            hostname = url.hostname
+        except ValueError:
+            hostname = None
+        if hostname is None or url.scheme not in ("http", "https") or url.fragment:
+            raise ConfigurationError(f"IDP_{name} must be an absolute https:// URL without fragment, "
+                                     f"not {str(config.get(name))!r}.")
+        if url.scheme == "http" and (production or not _is_loopback(hostname)):
+            where = "in production" if production else "except to a loopback test stand-in"
+            raise ConfigurationError(f"IDP_{name} must be an https:// URL {where}, not {str(config.get(name))!r}.")
 
 
 def _is_loopback(host):

@@ -1,7 +1,9 @@
 """``idp demo``: seed demo data idempotently and explain how to try it.
 
 The demo relying party is a public, first-party client (PKCE, no secret) whose
-redirect URI is the development callback page ``/dev/callback``.
+redirect URI is the development callback page ``/dev/callback``. The demo
+Telekom account has a password printed here and in the README, so the demo
+refuses to run in production.
 """
 
 import base64
@@ -52,12 +54,14 @@ DEMO_COMPANY = {"slug": "demo", "name": "Demo Kft.", "admin_email": "admin@demo.
                 "admin_phone": "+36301110001"}
 DEMO_USERS = [
     {"identifier": "anna@demo", "email": "anna@demo.example", "phone": "+36301110002",
-     "display_name": "Kovács Anna", "permissions": ["invoices.view", "invoices.pay", "usage.view"]},
+     "display_name": "Kovács Anna",
+     "permissions": ["invoices.view", "invoices.pay", "usage.view", "subscriptions.view"]},
 ]
 
 
 DEMO_PHONE_LINES = [
-    {"number": "+36301234567", "label": "Demo flottatelefon", "permissions": ["invoices.view", "usage.view"]},
+    {"number": "+36301234567", "label": "Demo flottatelefon",
+     "permissions": ["invoices.view", "usage.view", "subscriptions.view"]},
 ]
 
 
@@ -83,13 +87,64 @@ def ensure_demo_company():
     return company
 
 
+#: The demo Telekom account (development only: its password is public).
+DEMO_ACCOUNT = {"email": "anna@otthon.example", "name": "Kovács Anna", "password": "Demo-Telekom-fiok-2026"}
+DEMO_SUBSCRIPTIONS = [
+    {"kind": "home", "label": "Otthoni internet és TV – Budapest", "external_id": "DEMO-HOME-1", "owner": "account"},
+    {"kind": "business", "label": "Demo Kft. céges flotta", "external_id": "DEMO-BIZ-1", "owner": "company"},
+    {"kind": "mobile", "label": "Mobil előfizetés 30 123 4567", "external_id": "DEMO-MOB-1", "owner": "phone"},
+]
+
+
+class DemoRefusedError(Exception):
+    pass
+
+
+def ensure_demo_account(company):
+    """Anna's Telekom account, linked to anna@demo and the demo phone line, with
+    a home subscription of its own (the company and the line have theirs)."""
+    from idp.models.account import AccountLink
+    from idp.models.account import TelekomAccount
+    from idp.models.company import BusinessUser
+    from idp.models.company import PhoneLine
+    from idp.services import get_services
+    from idp.subscriptions import Owner
+    from idp.models.subscription import Subscription
+    from idp.subscriptions import add_subscription
+
+    services = get_services()
+    account = TelekomAccount.query.filter_by(email_address=DEMO_ACCOUNT["email"]).one_or_none()
+    if account is None:
+        account = TelekomAccount(email_address=DEMO_ACCOUNT["email"], email_confirmed=True,
+                                 display_name=DEMO_ACCOUNT["name"], created_at=services.clock.now(),
+                                 password_hash=services.passwords.hash(DEMO_ACCOUNT["password"]),
+                                 password_changed_at=services.clock.now())
+        db.session.add(account)
+        db.session.flush()
+    anna = BusinessUser.query.filter_by(company_id=company.id, username="anna").one()
+    line = PhoneLine.query.filter_by(number=DEMO_PHONE_LINES[0]["number"]).one()
+    for identity in (anna, line):
+        if AccountLink.query.filter_by(principal_kind=identity.kind, subject=identity.sub).first() is None:
+            db.session.add(AccountLink(account_id=account.id, principal_kind=identity.kind, subject=identity.sub,
+                                       created_at=services.clock.now()))
+    db.session.commit()
+    owners = {"account": account, "company": company, "phone": line}
+    for spec in DEMO_SUBSCRIPTIONS:
+        if Subscription.query.filter_by(external_id=spec["external_id"]).first() is None:
+            add_subscription(Owner.of(owners[spec["owner"]]), spec["kind"], spec["label"], spec["external_id"])
+    return account
+
+
 def seed_demo(app):
+    if app.config["ENV"] == "production":
+        raise DemoRefusedError("The demo data is for development: its passwords are public.")
     issuer = app.config["ISSUER"]
     from idp.services import get_services
 
     get_services().keys.ensure()
     client = ensure_demo_client(issuer)
     company = ensure_demo_company()
+    ensure_demo_account(company)
     document = {
         "issuer": issuer,
         "client": {"client_id": client.client_id, "redirect_uri": issuer + "/dev/callback", "public": True},
@@ -99,6 +154,8 @@ def seed_demo(app):
         "company": {"slug": company.slug, "name": company.name},
         "users": ["admin@demo"] + [u["identifier"] for u in DEMO_USERS],
         "phone_lines": [p["number"] for p in DEMO_PHONE_LINES],
+        "telekom_account": {"username": DEMO_ACCOUNT["email"], "password": DEMO_ACCOUNT["password"],
+                            "linked": ["anna@demo", DEMO_PHONE_LINES[0]["number"]]},
     }
     lines = [
         f"Demo relying party: client_id={client.client_id} (public, PKCE S256, first-party)",
@@ -112,5 +169,7 @@ def seed_demo(app):
         "(or `idp outbox`); SMS codes arrive there too.",
         f"Phone login at {issuer}/login/phone with 301234567 (restricted to "
         f"{', '.join(DEMO_PHONE_LINES[0]['permissions'])}).",
+        f"Telekom account at {issuer}/account/login: {DEMO_ACCOUNT['email']} / {DEMO_ACCOUNT['password']} "
+        "(linked to anna@demo and 301234567; development only).",
     ]
     return document, lines

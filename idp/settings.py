@@ -30,6 +30,14 @@ MAIL_USERNAME = None
 MAIL_PASSWORD = None
 MAIL_FROM = "Telekom Belépés <noreply@telekom.example>"
 
+# Facebook Login (idp/services/facebook.py): the app's id and secret (both or neither; unset,
+# Facebook login is off) and Facebook's endpoints (https only in production).
+FACEBOOK_CLIENT_ID = None
+FACEBOOK_CLIENT_SECRET = None
+FACEBOOK_AUTHORIZE_URL = "https://www.facebook.com/v21.0/dialog/oauth"
+FACEBOOK_TOKEN_URL = "https://graph.facebook.com/v21.0/oauth/access_token"
+FACEBOOK_USERINFO_URL = "https://graph.facebook.com/me"  # asked with fields=id,name,email
+
 # Signing keys (keys/ beside the project unless set).
 KEYS_DIR = None
 KEY_ROTATION_OVERLAP = 3600  # seconds a new key is published before it signs
@@ -85,5 +93,9 @@ SMS_PER_IP_PER_HOUR = 30
 RATELIMIT_HEADERS_ENABLED = False
 RATELIMIT_KEY_PREFIX = "idp"
 SMS_DAILY_BUDGET = 10_000
+# Telekom accounts: how long a login counts as proof for linking (and unlinking), and
+# how long "Később" keeps the offer to create or link an account away.
+ACCOUNT_LINK_PROOF_TTL = 600
+ACCOUNT_OFFER_SNOOZE_DAYS = 30
 # A coarse outer guard (Flask-Limiter) on form posts to the login pages per client IP.
 LOGIN_POSTS_PER_IP_PER_MINUTE = 300

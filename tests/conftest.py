@@ -27,6 +27,7 @@ from idp.oidc.interactions import complete_login
 from idp.services import get_services
 from idp.services.clock import FrozenClock
 from idp.services.keys import KeyStore
+from tests.fakes.facebook import fake_facebook  # noqa: F401
 from tests.login_helpers import Browser
 
 ARTIFACTS = Path(__file__).parent / "artifacts"

@@ -102,7 +102,7 @@ def log_in(client, identifier, password, phone=None):
     if "/login/sms" in response.headers["Location"]:
         response = submit_code(client, fid, last_code(phone))
         assert response.status_code == 302, text(response)
-    return response
+    return past_the_offer(client, response)
 
 
 def authorize(client, rp, *, scope="openid", redirect_uri="https://rp.example/cb", **extra):
@@ -237,8 +237,23 @@ def admin_browser(app, identifier, password="Helyes-jelszo-2024!", phone=None):
     if "/login/sms" in response.headers["Location"]:
         response = submit_code(browser, fid, last_code(phone))
         assert response.status_code == 302, text(response)
+    response = past_the_offer(browser, response)
     assert response.headers["Location"] == "/admin", response.headers["Location"]
     return browser
+
+
+def past_the_offer(browser, response):
+    """A login of a business user or phone line not yet linked to a Telekom account
+    is first offered one (``/account/offer?next=…``): answer "Később" and return
+    the redirect to where the login was going. Other responses pass unchanged."""
+    if response.status_code != 302 or urlsplit(response.headers["Location"]).path != "/account/offer":
+        return response
+    offer = browser.get(response.headers["Location"])
+    assert offer.status_code == 200, text(offer)
+    token = re.search(r'name="later-csrf_token" type="hidden" value="([^"]+)"', text(offer)).group(1)
+    answer = browser.post(response.headers["Location"], data={"later-csrf_token": token, "later-submit": "Később"})
+    assert answer.status_code == 302, text(answer)
+    return answer
 
 
 def admin_post(client, url, data, page="/admin/rights"):

@@ -25,6 +25,8 @@ EVENT_LABELS = {
     "phone_line.added": _l("Telefonszám hozzáadva"),
     "phone_line.permissions_changed": _l("Telefonszám jogai módosítva"),
     "phone_line.removed": _l("Telefonszám eltávolítva"),
+    "subscription.added": _l("Előfizetés hozzáadva"),
+    "subscription.removed": _l("Előfizetés eltávolítva"),
     "login.succeeded": _l("Sikeres belépés"),
     "login.failed": _l("Sikertelen belépés"),
     "login.locked": _l("Azonosító zárolva"),
@@ -42,10 +44,18 @@ EVENT_LABELS = {
     "oauth.token_revoked": _l("Token visszavonva"),
     "oauth.code_replayed": _l("Újrafelhasznált engedélyezési kód (tokenek visszavonva)"),
     "oauth.refresh_token_reused": _l("Újrafelhasznált frissítő token (tokenek visszavonva)"),
+    "oauth.grant_revoked": _l("Alkalmazás hozzáférése visszavonva"),
+    "account.created": _l("Telekom fiók létrehozva"),
+    "account.contact_verified": _l("Telekom fiók elérhetősége megerősítve"),
+    "account.linked": _l("Azonosító csatolva a Telekom fiókhoz"),
+    "account.unlinked": _l("Azonosító leválasztva a Telekom fiókról"),
+    "account.signed_out_everywhere": _l("Kijelentkezés mindenhol"),
 }
 
 #: Every detail key the product records (tests/unit/test_audit_event_labels.py checks it).
 DETAIL_LABELS = {
+    "identity": _l("Azonosító"),
+    "username_kind": _l("Felhasználónév fajtája"),
     "after": _l("Új jogok"),
     "amr": _l("Belépés módja"),
     "before": _l("Korábbi jogok"),
@@ -53,9 +63,11 @@ DETAIL_LABELS = {
     "changed": _l("Módosított adatok"),
     "channel": _l("Csatorna"),
     "client_id": _l("Alkalmazás"),
+    "external_id": _l("Külső azonosító"),
     "family": _l("Tokencsalád"),
     "first_party": _l("Saját alkalmazás"),
     "kind": _l("Belépés fajtája"),
+    "label": _l("Megnevezés"),
     "minutes": _l("Zárolás időtartama"),
     "name": _l("Név"),
     "number": _l("Telefonszám"),
@@ -67,6 +79,7 @@ DETAIL_LABELS = {
     "scope": _l("Hatókörök"),
     "slug": _l("Cégazonosító"),
     "sms_login_required": _l("SMS-kód belépéskor"),
+    "subscription_kind": _l("Előfizetés fajtája"),
     "token_type": _l("Token fajtája"),
     "tokens_revoked": _l("Visszavont tokenek"),
     "username": _l("Felhasználónév"),
@@ -77,11 +90,15 @@ AMR = {"pwd": _l("jelszó"), "sms": _l("SMS-kód"), "mfa": _l("kétlépcsős"), 
        "otp": _l("egyszer használatos kód")}
 CHANNELS = {"sms": _l("SMS"), "email": _l("e-mail")}
 PURPOSES = {"login": _l("belépés"), "phone_login": _l("belépés telefonszámmal"),
-            "password_reset": _l("jelszó-visszaállítás")}
+            "password_reset": _l("jelszó-visszaállítás"), "account_signup": _l("Telekom fiók létrehozása"),
+            "account_contact": _l("Telekom fiók elérhetőségének megerősítése")}
 REASONS = {"password": _l("hibás azonosító vagy jelszó"), "password_expired": _l("lejárt ideiglenes jelszó"),
            "disabled": _l("letiltott fiók"),
            "code_dead": _l("a kód lejárt, vagy túl sokszor adtak meg hibás kódot")}
-KINDS = {"business": _l("üzleti azonosítóval"), "phone": _l("telefonszámmal"), "account": _l("Telekom fiókkal")}
+KINDS = {"business": _l("üzleti azonosítóval"), "phone": _l("telefonszámmal"), "account": _l("Telekom fiókkal"),
+         "facebook": _l("Facebookkal"), "choose": _l("a Telekom fiókhoz csatolt üzleti azonosítóval")}
+USERNAME_KINDS = {"email": _l("e-mail-cím"), "phone": _l("mobilszám"), "facebook": _l("Facebook")}
+SUBSCRIPTION_KINDS = {"home": _l("otthoni"), "mobile": _l("mobil"), "business": _l("üzleti")}
 USER_FIELDS = {"email": _l("e-mail-cím"), "phone": _l("telefonszám"), "name": _l("név")}
 TOKEN_TYPES = {"access_token": _l("hozzáférési token"), "refresh_token": _l("frissítő token")}
 #: Actors that are not principals.
@@ -139,7 +156,8 @@ def _value(key, value, names):
     if key == "minutes":
         return gettext("%(minutes)s perc", minutes=value), None
     table = {"channel": CHANNELS, "purpose": PURPOSES, "reason": REASONS, "kind": KINDS,
-             "token_type": TOKEN_TYPES}.get(key)
+             "username_kind": USERNAME_KINDS,
+             "token_type": TOKEN_TYPES, "subscription_kind": SUBSCRIPTION_KINDS}.get(key)
     if table is not None and isinstance(value, str):
         return str(table.get(value, value)), (value if value in table and key != "channel" else None)
     return plain(value), None

@@ -75,10 +75,10 @@ class CodeStep:
                 services.sms.send(recipient.destination, text)
             else:
                 services.mailer.send(recipient.destination, *text)
-            principal = recipient.principal
-            services.audit.record("otp.sent", actor=principal.sub, subject=principal.sub,
-                                  company_id=getattr(principal, "company_id", None), ip=self.ctx.ip,
-                                  channel=recipient.channel, purpose=self.purpose, resend=resend)
+            principal = recipient.principal  # None while an account is being created
+            sub = getattr(principal, "sub", None)
+            services.audit.record("otp.sent", actor=sub, subject=sub, company_id=getattr(principal, "company_id", None),
+                                  ip=self.ctx.ip, channel=recipient.channel, purpose=self.purpose, resend=resend)
         db.session.commit()
         return issued.challenge
 

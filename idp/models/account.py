@@ -56,6 +56,23 @@ class TelekomAccount(PrincipalMixin, db.Model):
     def identifier(self):
         return self.email_address or self.phone
 
+    def visible_subscriptions(self):
+        """The account's own subscriptions and everything each active identity linked to it
+        sees (a disabled or deleted business user or phone line adds nothing), once each."""
+        from idp.models.principal import find_principal
+        from idp.models.subscription import ordered
+        from idp.models.subscription import subscriptions_where
+
+        if not self.is_active:
+            return []
+        seen = subscriptions_where(account_id=self.id)
+        links = AccountLink.query.filter_by(account_id=self.id).order_by(AccountLink.id).all()
+        for link in links:
+            identity = find_principal(link.principal_kind, link.subject)
+            if identity is not None and identity.kind != self.kind:
+                seen.extend(identity.visible_subscriptions())
+        return ordered(seen)
+
 
 class AccountLink(db.Model):
     """A business user or phone line linked to a Telekom account. An identity

@@ -109,6 +109,15 @@ class BusinessUser(PrincipalMixin, db.Model):
     def name(self):
         return self.display_name or self.identifier
 
+    def visible_subscriptions(self):
+        """The company's subscriptions, for the main admin and a user holding ``subscriptions.view``."""
+        from idp.models.subscription import VIEW_SUBSCRIPTIONS
+        from idp.models.subscription import subscriptions_where
+
+        if not self.is_active or not (self.is_main_admin or VIEW_SUBSCRIPTIONS in self.permission_codes):
+            return []
+        return subscriptions_where(company_id=self.company_id)
+
 
 class PhoneLine(PrincipalMixin, db.Model):
     """A mobile number of a company: logs in with SMS only, no company-level functions."""
@@ -149,3 +158,12 @@ class PhoneLine(PrincipalMixin, db.Model):
     @property
     def identifier(self):
         return self.number
+
+    def visible_subscriptions(self):
+        """The number's own subscriptions, when the main admin left it ``subscriptions.view``."""
+        from idp.models.subscription import VIEW_SUBSCRIPTIONS
+        from idp.models.subscription import subscriptions_where
+
+        if not self.is_active or VIEW_SUBSCRIPTIONS not in self.permission_codes:
+            return []
+        return subscriptions_where(phone_line_id=self.id)

@@ -25,6 +25,8 @@ from idp.oidc.sessions import browser_binding  # noqa: F401  (the seam's browser
 from idp.oidc.sessions import browser_id
 from idp.oidc.sessions import current_login  # noqa: F401
 from idp.oidc.sessions import end_login  # noqa: F401
+from idp.oidc.sessions import login_proofs  # noqa: F401
+from idp.oidc.sessions import remember_proof  # noqa: F401
 from idp.oidc.sessions import start_login
 from idp.services import get_services
 

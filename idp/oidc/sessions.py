@@ -46,16 +46,32 @@ def remember_locale(ui_locales):
         session["locale"] = chosen
 
 
+#: How many recent logins this browser remembers as proofs (for linking identities).
+PROOFS_KEPT = 4
+
+
+def login_proofs():
+    """The identities this browser proved recently: ``[{"kind", "sub", "at"}]``,
+    newest last (the signed session cookie keeps them; a journey judges their age)."""
+    return list(session.get("proofs") or [])
+
+
+def remember_proof(result):
+    """A finished login proves control of its principal, at ``auth_time``."""
+    proof = {"kind": result.principal.kind, "sub": result.principal.sub, "at": int(result.auth_time)}
+    session["proofs"] = [*login_proofs(), proof][-PROOFS_KEPT:]
+
+
 def start_login(result):
     """Record a finished login in this browser and rotate the browser's ids
     (no session fixation). Returns ``(session, result with its sid)``."""
     sessions = get_services().sessions
     previous, _ = current_login()
     sessions.end(previous)
-    locale = session.get("locale")
+    kept = {key: session[key] for key in ("locale", "proofs") if key in session}
     session.clear()
-    if locale:
-        session["locale"] = locale
+    session.update(kept)
+    remember_proof(result)
     login, result = sessions.start(result, browser_binding())
     session["login_session_id"] = login.id
     return login, result

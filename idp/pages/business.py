@@ -28,7 +28,8 @@ from idp.pages.common import page
 from idp.pages.common import resend_refused
 from idp.pages.common import resent_message
 from idp.pages.common import restart_page
-from idp.pages.common import return_to
+from idp.pages.common import carried_args
+from idp.pages.common import journey_return_to
 from idp.pages.forms import CodeForm
 from idp.pages.forms import IdentifierForm
 from idp.pages.forms import LogoutForm
@@ -76,12 +77,12 @@ def identifier():
         try:
             flow = business.BusinessLogin.start(context(), form.identifier.data,
                                                 two_factors=wants_two_factors(interaction_id),
-                                                return_to=return_to(interaction_id, request.args.get("next")))
+                                                return_to=journey_return_to(interaction_id))
         except business.IdentifierFormatError as error:
             form.identifier.errors.append(error.message)
         else:
             return redirect(url_for(".password", flow=flow.id))
-    return page("login/identifier.html", form=form, interaction_id=interaction_id)
+    return page("login/identifier.html", form=form, interaction_id=interaction_id, carry=carried_args())
 
 
 # --- password -----------------------------------------------------------------

@@ -18,14 +18,20 @@ from flask_babel import ngettext
 from idp.extensions import db
 from idp.flows.base import FlowContext
 from idp.flows.base import FlowError
+from idp.flows.choose import IdentityChoice
+from idp.flows.choose import NoBusinessIdentityError
+from idp.flows.linking import offer_for
+from idp.flows.result import ACR_TWO_FACTORS
+from idp.models.principal import KIND_ACCOUNT
 from idp.oidc.interactions import InteractionError
 from idp.oidc.interactions import browser_binding
 from idp.oidc.interactions import complete_login
 from idp.oidc.interactions import load_interaction
+from idp.oidc.interactions import remember_proof
 from idp.oidc.interactions import start_login
 from idp.services import get_services
 
-INTERACTION, NEXT = "interaction:", "next:"
+INTERACTION, NEXT, PROOF = "interaction:", "next:", "proof:"
 
 
 def context():
@@ -51,12 +57,26 @@ def safe_next(value):
     return value
 
 
-def return_to(interaction_id=None, next_path=None):
-    """The journey's ``return_to``: the paused request, or a local page."""
+def return_to(interaction_id=None, next_path=None, proof_for=None):
+    """The journey's ``return_to``: the paused request, a local page, or (``proof_for``)
+    a login that only proves the identity and then goes to that local page."""
+    if proof_for:
+        return PROOF + (safe_next(proof_for) or "/account")
     if interaction_id:
         return INTERACTION + interaction_id
     next_path = safe_next(next_path)
     return NEXT + next_path if next_path else None
+
+
+def journey_return_to(interaction_id):
+    """Where a journey started on this page returns: from the query (``interaction``,
+    ``next``, or ``link`` - a login that only proves the identity for linking)."""
+    return return_to(interaction_id, request.args.get("next"), proof_for=request.args.get("link"))
+
+
+def carried_args():
+    """The query arguments a login page hands on to the other login pages."""
+    return {k: v for k in ("interaction", "next", "link") if (v := request.args.get(k))}
 
 
 def interaction_of(flow):
@@ -70,23 +90,69 @@ def next_path_of(flow):
 
 
 def finish(flow):
-    """Hand the login result to the authorization endpoint (or, without a
-    paused request, start the session and go where ``next`` said)."""
+    """Where a finished journey goes.
+
+    - ``proof:`` mode (linking): the login only proves the identity to this
+      browser; the browser's login stays whose it was.
+    - A Telekom account logged in for a relying party that needs a business
+      identity (the ``company`` scope): the account chooser.
+    - Otherwise the login is recorded (resuming the paused authorization
+      request, if any) - and a business user or phone line not yet linked to a
+      complete Telekom account is first offered one (``/account/offer``).
+    """
     result = flow.result()
+    target = flow.return_to or ""
+    if target.startswith(PROOF):
+        remember_proof(result)
+        audit_login(result, purpose="link")
+        db.session.commit()
+        return redirect(safe_next(target[len(PROOF):]) or url_for("account.index"))
     interaction_id = interaction_of(flow)
+    if result.principal.kind == KIND_ACCOUNT and needs_business_identity(interaction_id):
+        return choose_business_identity(result, flow)
     if interaction_id:
         try:
-            return redirect(complete_login(interaction_id, result))
+            next_url = complete_login(interaction_id, result)
         except InteractionError as error:
             db.session.rollback()
             return restart_page(message=error.message)
-    _, result = start_login(result)
-    # complete_login audits the logins that resume an authorization request; this one does not.
+    else:
+        _, result = start_login(result)
+        # complete_login audits the logins that resume an authorization request; this one does not.
+        audit_login(result)
+        db.session.commit()
+        next_url = next_path_of(flow) or url_for("login.done")
+    return redirect(with_offer(result.principal, next_url))
+
+
+def audit_login(result, **details):
     get_services().audit.record("login.succeeded", actor=result.principal.sub, subject=result.principal.sub,
                                 company_id=getattr(result.principal, "company_id", None),
-                                amr=list(result.amr), ip=request.remote_addr)
-    db.session.commit()
-    return redirect(next_path_of(flow) or url_for("login.done"))
+                                amr=list(result.amr), ip=request.remote_addr, **details)
+
+
+def needs_business_identity(interaction_id):
+    """The relying party asked for company claims: only a business user has them."""
+    if not interaction_id:
+        return False
+    return "company" in (load_interaction(interaction_id).params.get("scope") or "").split()
+
+
+def choose_business_identity(result, flow):
+    """The account chooser: one of the business users linked to the account."""
+    params = load_interaction(interaction_of(flow)).params
+    try:
+        choice = IdentityChoice.start(context(), result, return_to=flow.return_to,
+                                      two_factors=ACR_TWO_FACTORS in (params.get("acr_values") or "").split())
+    except NoBusinessIdentityError as error:
+        return restart_page(interaction_of(flow), error.message)
+    return redirect(url_for("account.choose", flow=choice.id))
+
+
+def with_offer(principal, next_url):
+    """``next_url``, or the offer to create, link or complete a Telekom account first."""
+    offer, _ = offer_for(context(), principal)
+    return url_for("account.offer", next=next_url) if offer else next_url
 
 
 # --- rendering -----------------------------------------------------------------------

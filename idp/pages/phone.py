@@ -22,7 +22,8 @@ from idp.pages.common import page
 from idp.pages.common import resend_refused
 from idp.pages.common import resent_message
 from idp.pages.common import restart_page
-from idp.pages.common import return_to
+from idp.pages.common import carried_args
+from idp.pages.common import journey_return_to
 from idp.pages.forms import PhoneCodeForm
 from idp.pages.forms import PhoneNumberForm
 from idp.pages.forms import RequestSmsForm
@@ -52,14 +53,14 @@ def phone_number():
             form.number.data = hint
     if form.validate_on_submit():
         try:
-            flow = phone.PhoneLogin.start(context(), form.number.data, return_to=return_to(interaction_id))
+            flow = phone.PhoneLogin.start(context(), form.number.data, return_to=journey_return_to(interaction_id))
         except phone.PhoneNumberFormatError as error:
             form.number.errors.append(error.message)
         else:
             return redirect(url_for(".phone_check", flow=flow.id))
     if form.errors:
         status = form_error_status()
-    return page("login/phone_number.html", status, form=form, interaction_id=interaction_id)
+    return page("login/phone_number.html", status, form=form, interaction_id=interaction_id, carry=carried_args())
 
 
 @bp.route("/phone/check", methods=["GET", "POST"])

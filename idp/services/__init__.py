@@ -2,7 +2,7 @@
 
 ``build_services(app)`` creates every service from the app's configuration;
 ``create_app(services=...)`` replaces any of them (tests swap the clock, the SMS
-gateway, the mailer). They live in ``app.extensions["idp"]``; code reaches them
+gateway, the mailer, Facebook). They live in ``app.extensions["idp"]``; code reaches them
 with :func:`get_services`.
 """
 
@@ -14,6 +14,7 @@ from werkzeug.utils import import_string
 
 from idp.errors import ConfigurationError
 from idp.services.audit import DatabaseAuditLog
+from idp.services.facebook import FacebookConnector
 from idp.services.keys import KeyStore
 from idp.services.otp import OtpService
 from idp.services.passwords import PasswordService
@@ -35,6 +36,7 @@ class Services:
     counters: object = None
     throttles: object = None
     sessions: object = None
+    facebook: object = None
 
 
 SMS_BACKENDS = {
@@ -84,6 +86,8 @@ def build_services(app, overrides=None):
         services.counters = RedisCounters.from_url(url, services.clock) if url else MemoryCounters(services.clock)
     services.throttles = services.throttles or Throttles(services.counters, config, services.audit)
     services.sessions = services.sessions or LoginSessions.from_config(config, services.clock)
+    if services.facebook is None:
+        services.facebook = FacebookConnector.from_config(config)
     return services
 
 

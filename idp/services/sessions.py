@@ -49,6 +49,24 @@ class LoginSessions:
         if login is not None and login.ended_at is None:
             login.ended_at = self.clock.now()
 
+    def active(self, principal):
+        """``principal``'s login sessions that are still alive, newest first."""
+        now = self.clock.now()
+        return (LoginSession.query.filter(LoginSession.subject == principal.sub, LoginSession.ended_at.is_(None),
+                                          LoginSession.expires_at > now)
+                .order_by(LoginSession.created_at.desc()).all())
+
+    def revoke_application(self, principal, client_id):
+        """``principal`` withdraws what it granted ``client_id``: the remembered
+        consent goes and every token the client holds for it is revoked."""
+        from idp.models.session import Consent
+
+        now = self.clock.now()
+        Consent.query.filter_by(client_id=client_id, principal_kind=principal.kind, subject=principal.sub).delete()
+        for column in (Token.access_revoked_at, Token.refresh_revoked_at):
+            (Token.query.filter(Token.subject == principal.sub, Token.client_id == client_id, column.is_(None))
+             .update({column: now}, synchronize_session="evaluate"))
+
     def end_all(self, principal):
         """Sign ``principal`` out everywhere: every login session ends and every
         token issued to it is revoked (after a password reset, for instance)."""

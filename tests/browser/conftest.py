@@ -35,3 +35,13 @@ def screenshot(page, name):
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def later_on_offer(page, later="Később"):
+    """A business user or phone line not linked to a Telekom account is offered
+    one after the login (``/account/offer``): press "Később" (``later`` in
+    another language) and go on where the login was going."""
+    import re
+
+    page.wait_for_url(re.compile(r"/account/offer\?"))
+    page.get_by_role("button", name=later, exact=True).click()

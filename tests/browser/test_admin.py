@@ -19,6 +19,7 @@ from joserfc.jwk import KeySet
 
 from idp.extensions import db
 from idp.models.outbox import OutboxMessage
+from tests.browser.conftest import later_on_offer
 from tests.browser.conftest import screenshot
 from tests.browser.test_business_login import VERIFIER
 from tests.browser.test_business_login import authorize_url
@@ -89,6 +90,7 @@ def admin_login(page, base, identifier="admin@acme", email="boss@acme.example", 
     page.goto(base + "/admin")
     page.wait_for_url(re.compile(r"/login\?next=/admin$"))
     first_login(page, identifier, email, phone, words)
+    later_on_offer(page, "Later" if words is EN else "Később")
     page.wait_for_url(base + "/admin/users")
 
 
@@ -206,6 +208,7 @@ def test_main_admin_restricts_functions_and_relying_parties_see_it(live_server, 
                                 nonce="nonce-anna", state="st-anna"))
         page.wait_for_url(re.compile(r"/login\?interaction="))
         first_login(page, "anna@acme", "anna@acme.example", "301111112")
+        later_on_offer(page)
         page.wait_for_url(callback(live_server))
         claims = id_token_claims(live_server, client, page.url, "st-anna", "nonce-anna")
         assert claims["permissions"] == RESTRICTED
@@ -230,6 +233,7 @@ def test_main_admin_restricts_functions_and_relying_parties_see_it(live_server, 
         page.wait_for_url(re.compile(r"/login/phone/code\?flow="))
         page.get_by_label("SMS-ben kapott kód", exact=True).fill(sms_code(LINE))
         page.get_by_role("button", name="Belépek", exact=True).click()
+        later_on_offer(page)
         page.wait_for_url(callback(live_server))
         claims = id_token_claims(live_server, client, page.url, "st-line", "nonce-line")
         assert claims["permissions"] == RESTRICTED

@@ -20,6 +20,7 @@ from joserfc.jwk import KeySet
 
 from idp.extensions import db
 from idp.models.outbox import OutboxMessage
+from tests.browser.conftest import later_on_offer
 from tests.browser.conftest import screenshot
 from tests.factories import make_client
 
@@ -173,6 +174,7 @@ def test_first_login_from_relying_party_to_id_token(live_server, page):
     repeat.fill(NEW_PASSWORD)
     page.get_by_role("button", name="Jelszó mentése").click()
 
+    later_on_offer(page)
     page.wait_for_url(re.compile(re.escape(live_server.url + "/dev/callback?") + ".*code="))
     screenshot(page, "business-05-callback")
     query = parse_qs(urlsplit(page.url).query)
@@ -328,6 +330,7 @@ def test_forgotten_password_reset_by_sms(live_server, page):
     enter_password(page, NEW_PASSWORD)
     page.get_by_label("SMS-ben kapott kód", exact=True).fill(sms_code())
     continue_button(page).click()
+    later_on_offer(page)
     page.wait_for_url(re.compile(re.escape(live_server.url + "/dev/callback?") + ".*code="))
     assert problems == []
 
@@ -362,6 +365,7 @@ def log_in_without_an_application(page, live_server, temporary):
     page.get_by_label("Új jelszó", exact=True).fill(NEW_PASSWORD)
     page.get_by_label("Új jelszó még egyszer", exact=True).fill(NEW_PASSWORD)
     page.get_by_role("button", name="Jelszó mentése").click()
+    later_on_offer(page)
     page.wait_for_url(live_server.url + "/login/done")
 
 

@@ -19,6 +19,7 @@ from joserfc.jwk import KeySet
 
 from idp.extensions import db
 from idp.models.outbox import OutboxMessage
+from tests.browser.conftest import later_on_offer
 from tests.browser.conftest import screenshot
 from tests.browser.test_business_login import VERIFIER
 from tests.browser.test_business_login import authorize_url
@@ -159,6 +160,7 @@ def test_phone_login_from_relying_party_to_id_token(live_server, page):
     page.get_by_role("button", name="Belépek", exact=True).click()
 
     # 4. Back at the relying party.
+    later_on_offer(page)
     page.wait_for_url(callback_pattern(live_server))
     screenshot(page, "phone-04-callback")
     assert problems == []
@@ -195,6 +197,7 @@ def test_fix_the_number_keeps_the_authorization_request(live_server, page):
     assert sms_messages(OTHER_LINE) == []  # the corrected number got the SMS, not the first one
     page.get_by_label("SMS-ben kapott kód", exact=True).fill(sms_code())
     page.get_by_role("button", name="Belépek", exact=True).click()
+    later_on_offer(page)
     page.wait_for_url(callback_pattern(live_server))
     claims = exchange_and_verify(live_server, client, page.url)
     assert claims["phone_number"] == LINE

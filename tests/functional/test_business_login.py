@@ -25,6 +25,7 @@ from tests.conftest import interaction_from
 from tests.factories import make_client
 from tests.factories import make_company
 from tests.factories import make_login_user
+from tests.login_helpers import past_the_offer
 from tests.login_helpers import audit_events
 from tests.login_helpers import csrf_token
 from tests.login_helpers import authorize
@@ -247,6 +248,7 @@ def test_sms_off_company_still_gets_the_sms_step_when_2fa_is_asked(client, app, 
         response = submit_code(client, fid, last_code(PHONE))
     else:
         assert outbox() == []
+    response = past_the_offer(client, response)
     assert "/oauth/authorize/resume/" in response.headers["Location"]
     response = client.get(response.headers["Location"])
     assert response.headers["Location"].startswith("https://rp.example/cb?code=")
@@ -321,6 +323,7 @@ def test_first_login_must_set_a_new_password_before_anything_else(client, app):
                          {"password": NEW_PASSWORD, "repeat": NEW_PASSWORD + "x"})
     assert response.status_code == 200 and "A két jelszó nem egyezik." in text(response)
     response = post_form(client, f"/login/new-password?flow={fid}", {"password": NEW_PASSWORD, "repeat": NEW_PASSWORD})
+    response = past_the_offer(client, response)
     assert response.headers["Location"] == f"/oauth/authorize/resume/{interaction}"
     response = client.get(response.headers["Location"])
     assert response.headers["Location"].startswith("https://rp.example/cb?code=")

@@ -14,6 +14,7 @@ from idp.services import get_services
 from tests.factories import make_client
 from tests.factories import make_company
 from tests.factories import make_login_user
+from tests.login_helpers import past_the_offer
 from tests.login_helpers import audit_events
 from tests.login_helpers import authorize
 from tests.login_helpers import exchange_code
@@ -166,7 +167,7 @@ def test_reset_ends_every_session_and_refresh_token_of_the_user(app, client, ann
     response = post_form(client, response.headers["Location"], {"identifier": "anna@acme"})
     fid = flow_id(response.headers["Location"])
     submit_password(client, fid, PASSWORD)
-    response = post_form(client, f"/login/sms?flow={fid}", {"code": last_code(PHONE)})
+    response = past_the_offer(client, post_form(client, f"/login/sms?flow={fid}", {"code": last_code(PHONE)}))
     response = client.get(response.headers["Location"])
     tokens = exchange_code(client, rp, response.headers["Location"], verifier, secret=secret)
     assert tokens["refresh_token"]

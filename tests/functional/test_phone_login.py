@@ -19,6 +19,7 @@ from tests.factories import make_client
 from tests.factories import make_company
 from tests.factories import make_phone_line
 from tests.factories import make_user
+from tests.login_helpers import past_the_offer
 from tests.login_helpers import at_phone_code
 from tests.login_helpers import audit_events
 from tests.login_helpers import authorize
@@ -238,7 +239,7 @@ def phone_login_for(client, rp, **extra):
     response = post_form(client, f"/login/phone?interaction={interaction}", {"number": "30 123 4567"})
     fid = flow_id(response.headers["Location"])
     assert request_sms(client, fid).status_code == 302
-    response = submit_phone_code(client, fid, last_code(NUMBER))
+    response = past_the_offer(client, submit_phone_code(client, fid, last_code(NUMBER)))
     assert response.headers["Location"] == f"/oauth/authorize/resume/{interaction}"
     response = client.get(response.headers["Location"])
     assert response.headers["Location"].startswith("https://rp.example/cb?code=")
@@ -304,7 +305,7 @@ def test_a_phone_number_login_hint_lands_on_the_phone_page_prefilled(client, lin
     assert SHOWN in text(client.get(f"/login/phone/check?flow={fid}"))
     assert '<a href="/login/phone?interaction=' in text(client.get(f"/login/phone/check?flow={fid}"))
     request_sms(client, fid)
-    response = client.get(submit_phone_code(client, fid, last_code(NUMBER)).headers["Location"])
+    response = client.get(past_the_offer(client, submit_phone_code(client, fid, last_code(NUMBER))).headers["Location"])
     claims = id_token_claims(client, exchange_code(client, rp, response.headers["Location"], verifier)["id_token"])
     assert claims["sub"] == line.sub
 

@@ -139,7 +139,7 @@ def test_session_is_rotated_at_login_and_the_old_cookie_cannot_resume(app, clien
     submit_password(client, fid, PASSWORD)
     before = client.get_cookie("idp_session").value
     response = submit_code(client, fid, last_code(PHONE))
-    assert response.headers["Location"] == f"/oauth/authorize/resume/{interaction}"
+    assert response.headers["Location"] == f"/account/offer?next=/oauth/authorize/resume/{interaction}"
     after = client.get_cookie("idp_session").value
     assert after != before
 

@@ -53,7 +53,7 @@ class Pages:
     def _after_password(self, response):
         page = text(response)
         if response.status_code == 302:
-            return {"/login/sms": SMS, "/login/done": DONE,
+            return {"/login/sms": SMS, "/login/done": DONE, "/account/offer": DONE,
                     "/login/new-password": CHANGE_PASSWORD}[urlsplit(response.headers["Location"]).path]
         if response.status_code == 429:
             return LOCKED if "zároltuk" in page else THROTTLED
@@ -70,7 +70,7 @@ class Pages:
         phone_flow = self._is_phone()
         url = f"/login/phone/code?flow={self.flow}" if phone_flow else f"/login/sms?flow={self.flow}"
         response = self._post(url, {"code": code})
-        if response.status_code == 302:
+        if response.status_code == 302:  # the login is done (perhaps with the Telekom account offer first)
             path = urlsplit(response.headers["Location"]).path
             return CHANGE_PASSWORD if path == "/login/new-password" else DONE
         if response.status_code == 400:
