@@ -284,3 +284,87 @@ def post_at_once(browser, url, data, times=2):
     for thread in threads:
         thread.join(30)
     return replies
+
+
+# --- added for the Telekom account tests ---------------------------------------------------
+ACCOUNT_PASSWORD = "Fiok-jelszo-Teszt-2024"
+
+
+def make_account(email=None, phone=None, password=ACCOUNT_PASSWORD, name="Teszt Elek", email_confirmed=None,
+                 phone_confirmed=None, **fields):
+    """A Telekom account row (its email and phone verified unless told otherwise)."""
+    from idp.extensions import db
+    from idp.models.account import TelekomAccount
+    from idp.services import get_services
+
+    services = get_services()
+    account = TelekomAccount(
+        email_address=email, phone=phone, display_name=name, created_at=services.clock.now(),
+        email_confirmed=bool(email) if email_confirmed is None else email_confirmed,
+        phone_confirmed=bool(phone) if phone_confirmed is None else phone_confirmed,
+        password_hash=services.passwords.hash(password) if password else None,
+        password_changed_at=services.clock.now() if password else None, **fields)
+    db.session.add(account)
+    db.session.commit()
+    return account
+
+
+def link_identities(account, *identities):
+    """Link rows made directly (test data; the pages' rules are not involved)."""
+    from idp.extensions import db
+    from idp.models.account import AccountLink
+    from idp.services import get_services
+
+    for identity in identities:
+        db.session.add(AccountLink(account_id=account.id, principal_kind=identity.kind, subject=identity.sub,
+                                   created_at=get_services().clock.now()))
+    db.session.commit()
+
+
+def named_token(html, name="csrf_token"):
+    """The value of the hidden input ``name`` (``later-csrf_token`` ...), whatever the attribute order."""
+    match = re.search(rf'<input[^>]*name="{re.escape(name)}"[^>]*>', html)
+    assert match, f"no {name} in the page"
+    return re.search(r'value="([^"]*)"', match.group(0)).group(1)
+
+
+def location(response):
+    """Where a redirect goes (asserting it is one)."""
+    assert response.status_code in (302, 303), (response.status_code, text(response)[:2000])
+    return response.headers["Location"]
+
+
+def path_of(url):
+    return urlsplit(url).path
+
+
+def account_log_in(client, username, password=ACCOUNT_PASSWORD, query="", phone=None):
+    """``/account/login`` (then the SMS code if the risk rules ask for it); returns the last response."""
+    response = post_form(client, "/account/login" + query, {"username": username, "password": password})
+    if response.status_code == 302 and path_of(response.headers["Location"]) == "/account/login/sms":
+        response = post_form(client, response.headers["Location"], {"code": last_code(phone)})
+    return response
+
+
+def signed_in_as(client):
+    """Who this browser is logged in as (the identifier on ``/login/done``), or None."""
+    import html as html_module
+
+    match = re.search(r"Bejelentkezve: ([^<]+)</span>", text(client.get("/login/done")))
+    return html_module.unescape(match.group(1)).strip() if match else None
+
+
+def hrefs(html):
+    """Every link target of the page, unescaped."""
+    import html as html_module
+
+    return [html_module.unescape(h) for h in re.findall(r'href="([^"]+)"', html)]
+
+
+def facebook_round_trip(client, fake, start="/account/facebook", allow=True):
+    """``start`` → Facebook's dialog (``fake`` plays the user) → our callback; returns the callback's response."""
+    dialog = location(client.get(start))
+    assert dialog.startswith(fake.authorize_url), dialog
+    back = fake.login(dialog, allow=allow)
+    assert urlsplit(back).path == "/account/facebook/callback", back
+    return client.get(back)

@@ -4,9 +4,10 @@ cooldown, verify with the try limit, dead after the 5th wrong code.
 
 The rules, in one place:
 - every send is throttled first (DESIGN.md §4a: the flow's resend cooldown,
-  per principal, per client IP, the daily budget) - also when nothing will
-  really be sent (an unregistered number, an unknown identifier), so both
-  look and count the same from outside; only a real send spends the budget;
+  per principal, per client IP, the daily budget; an email code the same way,
+  without the SMS budget) - also when nothing will really be sent (an
+  unregistered number, an unknown identifier), so both look and count the
+  same from outside; only a real SMS spends the budget;
 - a resend gives a fresh code and the old one dies; wrong tries are not
   forgiven by it, and a challenge that is used up or dead cannot be resent;
 - a code that expired, was used, or was guessed wrong five times kills the
@@ -65,6 +66,8 @@ class CodeStep:
         if recipient.channel == "sms":
             services.throttles.reserve_sms(recipient.throttle_key, self.ctx.ip, flow_key=self.flow.state.id,
                                            spend_budget=real)
+        else:
+            services.throttles.reserve_email(recipient.throttle_key, self.ctx.ip, flow_key=self.flow.state.id)
         issued = (services.otp.reissue(challenge) if challenge is not None else
                   services.otp.issue(self.purpose, channel=recipient.channel, destination=recipient.destination,
                                      principal=recipient.principal))

@@ -38,6 +38,11 @@ CREATE, COMPLETE = "create", "complete"
 class LinkError(IdpError):
     message = _l("A csatolás nem sikerült.")
 
+    def __init__(self, message=None):
+        super().__init__(str(message or self.message))
+        if message is not None:
+            self.message = message
+
 
 class ProofMissingError(LinkError):
     message = _l("A csatoláshoz mindkét azonosítóval újra be kell lépnie ebben a böngészőben.")

@@ -15,6 +15,7 @@ from flask import render_template
 
 from idp.oidc.server import authorization
 from idp.extensions import db
+from idp.models.principal import KIND_ACCOUNT
 from idp.models.session import Consent
 from idp.oidc.interactions import create_interaction
 from idp.oidc.interactions import login_page_url
@@ -97,6 +98,13 @@ def decide(grant, oauth_request, redirect_uri, interaction):
     if principal is None or (not fresh and login_required_again(login, data, prompts)):
         if "none" in prompts:
             raise AuthorizeError("login_required", "The user must log in", redirect_uri)
+        return pause(oauth_request, client, "login", interaction, login_page_url)
+    if principal.kind == KIND_ACCOUNT and "company" in (scope_to_list(oauth_request.scope) or []):
+        # Company claims belong to a business user: a Telekom account chooses one of
+        # its linked business identities first (the login page sends it to the chooser).
+        if "none" in prompts:
+            raise AuthorizeError("account_selection_required", "A business identity must be chosen",
+                                 redirect_uri)
         return pause(oauth_request, client, "login", interaction, login_page_url)
 
     if needs_consent(client, principal, oauth_request.scope, prompts, interaction):

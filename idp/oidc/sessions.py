@@ -64,11 +64,14 @@ def remember_proof(result):
 
 def start_login(result):
     """Record a finished login in this browser and rotate the browser's ids
-    (no session fixation). Returns ``(session, result with its sid)``."""
+    (no session fixation). Returns ``(session, result with its sid)``.
+
+    The proofs start over with this login: a previous person's logins on a
+    shared browser prove nothing for the next one."""
     sessions = get_services().sessions
     previous, _ = current_login()
     sessions.end(previous)
-    kept = {key: session[key] for key in ("locale", "proofs") if key in session}
+    kept = {key: session[key] for key in ("locale", "_flashes") if key in session}
     session.clear()
     session.update(kept)
     remember_proof(result)
@@ -78,8 +81,9 @@ def start_login(result):
 
 
 def end_login():
-    """This browser's login ends (logout)."""
+    """This browser's login ends (logout), and with it what it proved."""
     login, _ = current_login()
     get_services().sessions.end(login)
     session.pop("login_session_id", None)
+    session.pop("proofs", None)
     return login

@@ -29,6 +29,7 @@ from idp.pages.common import resend_refused
 from idp.pages.common import resent_message
 from idp.pages.common import restart_page
 from idp.pages.common import carried_args
+from idp.pages.common import chooser_for_logged_in_account
 from idp.pages.common import journey_return_to
 from idp.pages.forms import CodeForm
 from idp.pages.forms import IdentifierForm
@@ -69,6 +70,9 @@ def identifier():
     except InteractionError as error:
         return restart_page(message=error.message)
     form = IdentifierForm()
+    chooser = chooser_for_logged_in_account(interaction_id) if request.method == "GET" else None
+    if chooser is not None:
+        return chooser
     if request.method == "GET" and interaction_id:
         hint = load_interaction(interaction_id).login_hint or ""
         if "@" in hint:

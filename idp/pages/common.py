@@ -22,10 +22,12 @@ from idp.flows.choose import IdentityChoice
 from idp.flows.choose import NoBusinessIdentityError
 from idp.flows.linking import offer_for
 from idp.flows.result import ACR_TWO_FACTORS
+from idp.flows.result import LoginResult
 from idp.models.principal import KIND_ACCOUNT
 from idp.oidc.interactions import InteractionError
 from idp.oidc.interactions import browser_binding
 from idp.oidc.interactions import complete_login
+from idp.oidc.interactions import current_login
 from idp.oidc.interactions import load_interaction
 from idp.oidc.interactions import remember_proof
 from idp.oidc.interactions import start_login
@@ -109,7 +111,7 @@ def finish(flow):
         return redirect(safe_next(target[len(PROOF):]) or url_for("account.index"))
     interaction_id = interaction_of(flow)
     if result.principal.kind == KIND_ACCOUNT and needs_business_identity(interaction_id):
-        return choose_business_identity(result, flow)
+        return choose_business_identity(result, flow.return_to)
     if interaction_id:
         try:
             next_url = complete_login(interaction_id, result)
@@ -138,15 +140,30 @@ def needs_business_identity(interaction_id):
     return "company" in (load_interaction(interaction_id).params.get("scope") or "").split()
 
 
-def choose_business_identity(result, flow):
-    """The account chooser: one of the business users linked to the account."""
-    params = load_interaction(interaction_of(flow)).params
+def choose_business_identity(result, target):
+    """The account chooser: one of the business users linked to the account
+    (``target``: the journey's ``return_to``, the paused request)."""
+    interaction_id = target[len(INTERACTION):]
+    params = load_interaction(interaction_id).params
     try:
-        choice = IdentityChoice.start(context(), result, return_to=flow.return_to,
+        choice = IdentityChoice.start(context(), result, return_to=target,
                                       two_factors=ACR_TWO_FACTORS in (params.get("acr_values") or "").split())
     except NoBusinessIdentityError as error:
-        return restart_page(interaction_of(flow), error.message)
+        return restart_page(interaction_id, error.message)
     return redirect(url_for("account.choose", flow=choice.id))
+
+
+def chooser_for_logged_in_account(interaction_id):
+    """The browser already holds a Telekom-account login and the paused request
+    needs a business identity: straight to the chooser (None otherwise)."""
+    if not interaction_id or not needs_business_identity(interaction_id):
+        return None
+    session, principal = current_login()
+    if principal is None or principal.kind != KIND_ACCOUNT:
+        return None
+    result = LoginResult(principal=principal, amr=tuple(session.amr or ()), acr=session.acr,
+                         auth_time=session.auth_time)
+    return choose_business_identity(result, INTERACTION + interaction_id)
 
 
 def with_offer(principal, next_url):

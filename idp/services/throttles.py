@@ -142,6 +142,28 @@ class Throttles:
         if flow_key is not None:
             self.counters.set(f"sms:flow:{flow_key}", 1, int(c["SMS_RESEND_COOLDOWN"]))
 
+    # --- email -----------------------------------------------------------------
+    def reserve_email(self, principal_key, ip, flow_key=None):
+        """Call before sending a code by email: the resend cooldown of the flow and
+        the hourly limits per principal and per client IP of the SMS apply too
+        (no mailbox is flooded from here), without the SMS budget."""
+        c = self.config
+        if flow_key is not None:
+            count, wait = self.counters.get(f"email:flow:{flow_key}")
+            if count:
+                raise ThrottledError(_l("Új kódot %(seconds)s másodperc múlva kérhet.", seconds=wait), wait)
+        checks = [(f"email:principal:{principal_key}", int(c["SMS_PER_PRINCIPAL_PER_HOUR"]), 3600),
+                  (f"email-ip:{ip}", int(c["SMS_PER_IP_PER_HOUR"]), 3600)]
+        for key, limit, _ in checks:
+            count, wait = self.counters.get(key)
+            if count >= limit:
+                raise ThrottledError(_l("Túl sok kódot kért. Próbálja újra %(minutes)s perc múlva.",
+                                        minutes=max(1, round(wait / 60))), wait)
+        for key, _, window in checks:
+            self.counters.hit(key, window)
+        if flow_key is not None:
+            self.counters.set(f"email:flow:{flow_key}", 1, int(c["SMS_RESEND_COOLDOWN"]))
+
     def unlock(self, identifier):
         """After a successful password reset the identifier may log in again."""
         self.counters.reset(f"pw:lock:{identifier}")

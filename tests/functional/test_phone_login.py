@@ -394,7 +394,7 @@ def test_cli_demo_and_phone_add(install):
     rows = install.query("SELECT p.number, p.permissions, c.slug FROM phone_lines p "
                          "JOIN companies c ON c.id = p.company_id ORDER BY p.id")
     assert [(number, json.loads(perms), slug) for number, perms, slug in rows] == [
-        (NUMBER, ["invoices.view", "usage.view"], "demo"),
+        (NUMBER, ["invoices.view", "subscriptions.view", "usage.view"], "demo"),
         ("+36201234567", ["invoices.pay", "usage.view"], "demo"),
         ("+36701234567", [], "demo"),
     ]

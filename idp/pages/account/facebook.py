@@ -24,6 +24,7 @@ from idp.pages.common import finish
 from idp.pages.common import interaction_of
 from idp.pages.common import interaction_param
 from idp.pages.common import journey_return_to
+from idp.pages.common import return_to
 from idp.pages.common import page
 from idp.pages.common import restart_page
 from idp.services import get_services
@@ -50,7 +51,8 @@ def facebook_start():
         return restart_page(message=error.message)
     _, account = current_account()
     link_to = account.sub if account is not None and request.args.get("add") else None
-    flow = journeys.FacebookLogin.start(context(), link_to=link_to, return_to=journey_return_to(interaction_id))
+    flow = journeys.FacebookLogin.start(context(), link_to=link_to, return_to=journey_return_to(interaction_id)
+                                        or return_to(next_path="/account"))
     return redirect(connector.authorization_url(callback_url(), flow.id))
 
 
@@ -67,6 +69,8 @@ def facebook_callback():
         flow.complete(request.args["code"], callback_url(), proofs=login_proofs())
     except (journeys.FacebookCancelledError, journeys.FacebookUnavailableError, LinkError) as error:
         return error_page(error.message, interaction_of(flow))
+    except FlowError:  # the dialog came back twice, or to a journey already over
+        return error_page(journeys.FacebookUnavailableError.message, interaction_of(flow))
     if flow.step == journeys.NEW:
         return redirect(url_for(".facebook_new", flow=flow.id))
     if flow.linked:

@@ -11,6 +11,7 @@ from flask_babel import gettext
 from idp.flows import account as journeys
 from idp.flows.base import FlowError
 from idp.flows.first_login import PasswordPolicyError
+from idp.oidc.interactions import InteractionError
 from idp.pages.account import bp
 from idp.pages.account.forms import CodeForm
 from idp.pages.account.forms import ResendForm
@@ -20,6 +21,7 @@ from idp.pages.common import code_dead_message
 from idp.pages.common import code_error
 from idp.pages.common import context
 from idp.pages.common import finish
+from idp.pages.common import interaction_param
 from idp.pages.common import journey_return_to
 from idp.pages.common import return_to
 from idp.pages.common import page
@@ -39,6 +41,10 @@ def load_signup():
 
 @bp.route("/new", methods=["GET", "POST"])
 def new():
+    try:
+        interaction_id = interaction_param()
+    except InteractionError as error:
+        return restart_page(message=error.message)
     form = SignupForm()
     status, retry_after = 200, None
     if request.method == "GET" and request.args.get("prefill"):
@@ -47,7 +53,8 @@ def new():
         try:
             flow = journeys.AccountSignup.start(context(), form.username.data, form.password.data, form.repeat.data,
                                                 name=form.name.data,
-                                                return_to=journey_return_to(None) or return_to(next_path="/account"))
+                                                return_to=journey_return_to(interaction_id)
+                                                or return_to(next_path="/account"))
         except journeys.UsernameFormatError as error:
             form.username.errors.append(error.message)
         except PasswordPolicyError as error:
