@@ -175,20 +175,27 @@ def client_update(as_json, client_id, name, first_party, resource_server, redire
     emit(as_json, client_document(client, **extra), lines)
 
 
-@client_group.command("rotate-secret", help="Give a client a new secret (shown once); the old one stops working.")
+@client_group.command("rotate-secret", help="Give a client a new secret (shown once); the old one keeps working "
+                                            "for the grace period, then stops.")
 @json_option
 @click.argument("client_id")
-def client_rotate_secret(as_json, client_id):
+@click.option("--grace", type=click.IntRange(0, 30 * 86400), default=None,
+              help="Seconds the old secret keeps working (default IDP_CLIENT_SECRET_ROTATION_GRACE; 0: stop at once).")
+def client_rotate_secret(as_json, client_id, grace):
     from idp.clients import ClientError
     from idp.clients import rotate_secret
 
     client = client_or_fail(client_id)
     try:
-        result = rotate_secret(client, actor="cli")
+        result = rotate_secret(client, actor="cli", grace=grace)
     except ClientError as error:
         fail(error.message)
-    emit(as_json, {"client_id": client.client_id, "client_secret": result.client_secret},
-         _secret_lines(client, result.client_secret))
+    until = client.previous_secret_expires_at
+    until_text = until.isoformat().replace("+00:00", "Z") if until else None
+    emit(as_json, {"client_id": client.client_id, "client_secret": result.client_secret,
+                   "previous_secret_valid_until": until_text},
+         [*_secret_lines(client, result.client_secret),
+          f"The old secret keeps working until {until_text}." if until else "The old secret stopped working."])
 
 
 @client_group.command("disable", help="Disable a client: it can no longer log anyone in or get tokens; "

@@ -8,6 +8,7 @@ disabling or deleting a client ends every token and code issued to it.
 import ipaddress
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -58,21 +59,63 @@ def _is_loopback(host):
 
 
 def check_redirect_uri(uri, public, field="redirect_uris"):
-    """RFC 9700 §2.1 / RFC 8252 §7: absolute, no fragment, https, loopback http,
-    or (native public clients) a private-use scheme with a dot in it."""
+    """RFC 9700 §2.1, §4.1 / RFC 8252 §7: an absolute URI compared exactly later,
+    so no fragment, no wildcard, no userinfo; https, http on loopback, or (native
+    public clients) a private-use scheme in reverse-domain form with a path
+    (``com.example.app:/cb``) - never ``javascript:``, ``data:`` and the like;
+    and not this server itself, which would make it an open redirector."""
+    if not isinstance(uri, str):
+        raise ClientRegistrationError("URIs must be strings.", field)
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise ClientRegistrationError(f"Invalid URI: {_shown(uri)}", field) from None
+    if not parts.scheme or parts.fragment or "#" in uri or len(uri) > 2000 or any(c.isspace() for c in uri):
+        raise ClientRegistrationError(f"Redirect URIs must be absolute and have no fragment: {_shown(uri)}", field)
+    if "*" in uri or "@" in parts.netloc or any(ord(c) < 0x20 or ord(c) == 0x7F for c in uri):
+        raise ClientRegistrationError(f"Redirect URIs may not have wildcards or user info: {_shown(uri)}", field)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+            raise ClientRegistrationError(f"Redirect URIs must use https (http only on loopback): {_shown(uri)}",
+                                          field)
+        if _is_this_server(parts):
+            raise ClientRegistrationError(f"Redirect URIs may not point at this server: {_shown(uri)}", field)
+        return uri
+    if public and "." in parts.scheme and parts.scheme not in ("http", "https") and parts.path.startswith("/"):
+        return uri
+    raise ClientRegistrationError(
+        f"Redirect URIs must use https, http on loopback, or (native apps) a private-use scheme such as "
+        f"com.example.app:/cb: {_shown(uri)}", field)
+
+
+def _shown(uri):
+    return repr(uri[:200])
+
+
+def _is_this_server(parts):
+    """A URI on the issuer's own origin (the development callback aside)."""
+    issuer = urlsplit(current_app.config["ISSUER"])
+    same = (parts.scheme, parts.hostname, parts.port or {"http": 80, "https": 443}[parts.scheme]) == (
+        issuer.scheme, issuer.hostname, issuer.port or {"http": 80, "https": 443}[issuer.scheme])
+    dev_callback = current_app.config["ENV"] != "production" and parts.path == "/dev/callback"
+    return same and not dev_callback
+
+
+def check_web_uri(uri, field):
+    """A page the consent screen links to (homepage, policy, terms, logo): https
+    (http only on loopback), at most 2000 characters."""
+    if uri is None or uri == "":
+        return None
     try:
         parts = urlsplit(uri)
     except ValueError:
-        raise ClientRegistrationError(f"Invalid URI: {uri!r}", field) from None
-    if not parts.scheme or parts.fragment or len(uri) > 2000 or any(c.isspace() for c in uri):
-        raise ClientRegistrationError(f"Redirect URIs must be absolute and have no fragment: {uri!r}", field)
-    if parts.scheme == "https" and parts.hostname:
-        return uri
-    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
-        return uri
-    if public and "." in parts.scheme and parts.scheme not in ("http", "https"):
-        return uri
-    raise ClientRegistrationError(f"Redirect URIs must use https (http only on loopback): {uri!r}", field)
+        raise ClientRegistrationError(f"Invalid URI: {_shown(str(uri))}", field) from None
+    if (not isinstance(uri, str) or len(uri) > 2000 or any(c.isspace() or ord(c) < 0x20 for c in uri)
+            or parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc
+            or (parts.scheme == "http" and not _is_loopback(parts.hostname))):
+        raise ClientRegistrationError(f"{field} must be an https URL: {_shown(str(uri))}", field)
+    return uri
 
 
 def new_client_id():
@@ -117,7 +160,7 @@ def _check_scope(scope):
 def validate_metadata(*, name, redirect_uris, public=False, first_party=False, scope=None,
                       grant_types=None, auth_method=None, post_logout_redirect_uris=(), jwks=None,
                       jwks_uri=None, backchannel_logout_uri=None, id_token_signed_response_alg=None,
-                      resource_server=False):
+                      resource_server=False, logo_uri=None, client_uri=None, policy_uri=None, tos_uri=None):
     """The registration rules; returns the client's column values or raises
     ``ClientRegistrationError`` naming the first broken rule."""
     name = (name or "").strip()
@@ -129,7 +172,7 @@ def validate_metadata(*, name, redirect_uris, public=False, first_party=False, s
     post_logout = [check_redirect_uri(u, public, "post_logout_redirect_uris") for u in post_logout_redirect_uris]
     for field, uri in (("backchannel_logout_uri", backchannel_logout_uri), ("jwks_uri", jwks_uri)):
         if uri:
-            check_redirect_uri(uri, False, field)
+            check_web_uri(uri, field)
     if auth_method == "private_key_jwt" and not (jwks or jwks_uri):
         raise ClientRegistrationError("private_key_jwt needs jwks or jwks_uri.", "jwks")
     if id_token_signed_response_alg and id_token_signed_response_alg not in SIGNING_ALGS:
@@ -142,6 +185,8 @@ def validate_metadata(*, name, redirect_uris, public=False, first_party=False, s
         "jwks_uri": jwks_uri or None, "backchannel_logout_uri": backchannel_logout_uri or None,
         "id_token_signed_response_alg": id_token_signed_response_alg or None,
         "first_party": bool(first_party), "resource_server": bool(resource_server),
+        "logo_uri": check_web_uri(logo_uri, "logo_uri"), "client_uri": check_web_uri(client_uri, "client_uri"),
+        "policy_uri": check_web_uri(policy_uri, "policy_uri"), "tos_uri": check_web_uri(tos_uri, "tos_uri"),
     }
 
 
@@ -155,17 +200,20 @@ def metadata_of(client):
         "backchannel_logout_uri": client.backchannel_logout_uri,
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
         "first_party": client.first_party, "resource_server": client.resource_server,
+        "logo_uri": client.logo_uri, "client_uri": client.client_uri, "policy_uri": client.policy_uri,
+        "tos_uri": client.tos_uri,
     }
 
 
 # --- registering and changing ----------------------------------------------------------
-def register_client(*, client_id=None, actor=None, **metadata):
+def register_client(*, client_id=None, actor=None, owner=None, **metadata):
     """Validate and store a client; returns it with its secret (shown once).
-    ``metadata``: the keyword arguments of ``validate_metadata``."""
+    ``metadata``: the keyword arguments of ``validate_metadata``; ``owner``: the
+    developer (a principal) who registers it in the portal."""
     fields = validate_metadata(**metadata)
     secret = new_client_secret() if uses_secret(fields["token_endpoint_auth_method"]) else None
-    client = OAuthClient(client_id=client_id or new_client_id(),
-                         created_at=get_services().clock.now(), **fields)
+    client = OAuthClient(client_id=client_id or new_client_id(), created_at=get_services().clock.now(),
+                         owner_kind=getattr(owner, "kind", None), owner_sub=getattr(owner, "sub", None), **fields)
     client.set_secret(secret)
     db.session.add(client)
     get_services().audit.record("client.registered", actor=actor, subject=client.client_id,
@@ -199,17 +247,25 @@ def update_client(client, *, actor=None, **changes):
     return RegisteredClient(client, secret)
 
 
-def rotate_secret(client, *, actor=None):
-    """A new secret (returned, shown once); the old one stops working at once.
+def rotate_secret(client, *, actor=None, grace=None):
+    """A new secret (returned, shown once). The old one keeps working for
+    ``grace`` seconds (``CLIENT_SECRET_ROTATION_GRACE`` by default; 0 ends it at
+    once), so the client's servers can be switched over without an outage.
     Tokens already issued stay valid: a leak calls for ``disable`` as well."""
     if not uses_secret(client.token_endpoint_auth_method):
         how = ("is a public client" if client.is_public
                else f"authenticates with {client.token_endpoint_auth_method}")
         raise ClientError(f"Client {client.client_id} has no secret to rotate: it {how}.",
                           "token_endpoint_auth_method")
+    grace = int(current_app.config["CLIENT_SECRET_ROTATION_GRACE"] if grace is None else grace)
+    if grace < 0 or grace > 30 * 86400:
+        raise ClientError("The grace period must be between 0 seconds and 30 days.", "grace")
+    now = get_services().clock.now()
+    client.previous_secret_hash = client.client_secret_hash if grace else None
+    client.previous_secret_expires_at = now + timedelta(seconds=grace) if grace else None
     secret = new_client_secret()
     client.set_secret(secret)
-    get_services().audit.record("client.secret_rotated", actor=actor, subject=client.client_id)
+    get_services().audit.record("client.secret_rotated", actor=actor, subject=client.client_id, grace=grace)
     db.session.commit()
     return RegisteredClient(client, secret)
 

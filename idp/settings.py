@@ -44,6 +44,9 @@ KEY_ROTATION_OVERLAP = 3600  # seconds a new key is published before it signs
 KEY_RETIRE_AFTER = 86400  # seconds an old key stays published after it stops signing
 DEFAULT_SIGNING_ALG = "RS256"
 
+# How long a client's previous secret keeps working after a rotation (seconds).
+CLIENT_SECRET_ROTATION_GRACE = 24 * 3600
+
 # Token lifetimes, in seconds.
 AUTHORIZATION_CODE_TTL = 60
 ACCESS_TOKEN_TTL = 600

@@ -54,6 +54,7 @@ EVENT_LABELS = {
 
 #: Every detail key the product records (tests/unit/test_audit_event_labels.py checks it).
 DETAIL_LABELS = {
+    "grace": _l("A régi titok még ennyi másodpercig érvényes"),
     "identity": _l("Azonosító"),
     "username_kind": _l("Felhasználónév fajtája"),
     "after": _l("Új jogok"),

@@ -11,6 +11,8 @@ from idp.models.company import PhoneLine
 from idp.models.flow import FlowState
 from idp.models.otp import OtpChallenge
 from idp.models.outbox import OutboxMessage
+from idp.models.registration import LogoutNotification
+from idp.models.registration import RegistrationToken
 from idp.models.session import Consent
 from idp.models.session import Interaction
 from idp.models.session import LoginSession
@@ -19,6 +21,7 @@ from idp.models.token import AuthorizationCode
 from idp.models.token import Token
 from idp.models.token import UsedAssertion
 
-__all__ = ["AccountLink", "AccountOfferSnooze", "AuditEvent", "AuthorizationCode", "BusinessUser", "Company", "Consent", "FlowState", "Interaction",
-           "LoginSession", "OAuthClient", "OtpChallenge", "OutboxMessage", "PhoneLine",
-           "Subscription", "TelekomAccount", "Token", "UsedAssertion"]
+__all__ = ["AccountLink", "AccountOfferSnooze", "AuditEvent", "AuthorizationCode", "BusinessUser", "Company",
+           "Consent", "FlowState", "Interaction", "LoginSession", "LogoutNotification", "OAuthClient", "OtpChallenge",
+           "OutboxMessage", "PhoneLine", "RegistrationToken", "Subscription", "TelekomAccount", "Token",
+           "UsedAssertion"]

@@ -72,6 +72,17 @@ class OAuthClient(ClientMixin, db.Model):
     # client may introspect every token, not only its own (RFC 7662 §2.1, §4).
     resource_server = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     registration_access_token_hash = db.Column(db.String(64), nullable=True)
+    # What the consent page shows of the client (RFC 7591 §2 metadata).
+    logo_uri = db.Column(db.String(2048), nullable=True)
+    client_uri = db.Column(db.String(2048), nullable=True)
+    policy_uri = db.Column(db.String(2048), nullable=True)
+    tos_uri = db.Column(db.String(2048), nullable=True)
+    # The developer who registered it in the portal (None: the operator, or dynamic registration).
+    owner_kind = db.Column(db.String(16), nullable=True)
+    owner_sub = db.Column(db.String(32), nullable=True, index=True)
+    # After a rotation the previous secret keeps working until then (a grace period).
+    previous_secret_hash = db.Column(db.String(64), nullable=True)
+    previous_secret_expires_at = db.Column(UTCDateTime, nullable=True)
     disabled = db.Column(db.Boolean, nullable=False, default=False)
     created_at = db.Column(UTCDateTime, nullable=False)
 
@@ -116,10 +127,18 @@ class OAuthClient(ClientMixin, db.Model):
         return portless is not None and any(
             loopback_without_port(registered) == portless for registered in self.redirect_uris)
 
+    #: Set by the authorization server when it loads the client (models read no time):
+    #: whether the previous secret's grace period is still open.
+    previous_secret_open = False
+
     def check_client_secret(self, client_secret):
-        if not self.client_secret_hash or not isinstance(client_secret, str):
+        if not isinstance(client_secret, str):
             return False
-        return hmac.compare_digest(self.client_secret_hash, hash_secret(client_secret))
+        digest = hash_secret(client_secret)
+        if self.client_secret_hash and hmac.compare_digest(self.client_secret_hash, digest):
+            return True
+        return bool(self.previous_secret_open and self.previous_secret_hash
+                    and hmac.compare_digest(self.previous_secret_hash, digest))
 
     def check_endpoint_auth_method(self, method, endpoint):
         if self.disabled:

@@ -105,7 +105,12 @@ class AuthorizationServer(FlaskAuthorizationServer):
 
         if not isinstance(client_id, str) or len(client_id) > 64 or "\x00" in client_id:
             return None
-        return OAuthClient.query.filter_by(client_id=client_id, disabled=False).one_or_none()
+        client = OAuthClient.query.filter_by(client_id=client_id, disabled=False).one_or_none()
+        if client is not None and client.previous_secret_expires_at is not None:
+            from idp.services import get_services
+
+            client.previous_secret_open = client.previous_secret_expires_at > get_services().clock.now()
+        return client
 
 
 class ResourceProtector(FlaskResourceProtector):

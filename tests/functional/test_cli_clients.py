@@ -198,8 +198,9 @@ def test_update_empties_a_list_with_an_empty_value(app):
 
 # --- rotate-secret -------------------------------------------------------------------------------
 def test_rotate_secret_shows_the_new_one_once_and_the_old_one_stops_working(app, client, rp):
-    rotated = ok_json(app, "client", "rotate-secret", rp[0].client_id)
-    assert set(rotated) == {"client_id", "client_secret"} and rotated["client_secret"] != rp[1]
+    rotated = ok_json(app, "client", "rotate-secret", rp[0].client_id, "--grace", "0")
+    assert set(rotated) == {"client_id", "client_secret", "previous_secret_valid_until"}
+    assert rotated["client_secret"] != rp[1] and rotated["previous_secret_valid_until"] is None
     grant = {"grant_type": "client_credentials"}
     old = client.post("/oauth/token", data=grant, headers=basic(rp[0].client_id, rp[1]))
     assert old.status_code == 401 and old.get_json()["error"] == "invalid_client"
@@ -207,6 +208,18 @@ def test_rotate_secret_shows_the_new_one_once_and_the_old_one_stops_working(app,
     assert stored.check_client_secret(rotated["client_secret"])
     assert rotated["client_secret"] not in json.dumps(ok_json(app, "client", "show", rp[0].client_id))
     assert len(audit_events("client.secret_rotated", subject=rp[0].client_id)) == 1
+
+
+def test_the_old_secret_keeps_working_for_the_grace_period(app, client, rp, clock):
+    rotated = ok_json(app, "client", "rotate-secret", rp[0].client_id, "--grace", "3600")
+    assert rotated["previous_secret_valid_until"].endswith("Z")
+    grant = {"grant_type": "client_credentials"}
+    for secret in (rp[1], rotated["client_secret"]):
+        assert client.post("/oauth/token", data=grant, headers=basic(rp[0].client_id, secret)).status_code != 401
+    clock.advance(3601)
+    assert client.post("/oauth/token", data=grant, headers=basic(rp[0].client_id, rp[1])).status_code == 401
+    assert client.post("/oauth/token", data=grant,
+                       headers=basic(rp[0].client_id, rotated["client_secret"])).status_code != 401
 
 
 def test_rotate_secret_of_a_public_client_is_refused(app):
