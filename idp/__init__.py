@@ -91,11 +91,15 @@ def create_app(config=None, services=None):
     from idp.pages.home import bp as home_bp
     from idp.oidc.cors import install_cors
     from idp.oidc.guard import install_request_guard
+    from idp.oidc.consent import bp as consent_bp
+    from idp.oidc.logout import bp as logout_bp
     from idp.oidc.wiring import config_oauth
     from idp.oidc.views import bp as oidc_bp
 
     config_oauth(app)
     app.register_blueprint(oidc_bp)
+    app.register_blueprint(logout_bp)
+    app.register_blueprint(consent_bp)
     app.register_blueprint(login_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(admin_bp)
@@ -116,4 +120,16 @@ def create_app(config=None, services=None):
     install_security_headers(app)
     install_request_guard(app)
     install_cors(app)
+    install_backchannel_delivery(app)
     return app
+
+
+def install_backchannel_delivery(app):
+    """Logout tokens queued by a request go out once its response is on its way."""
+
+    @app.teardown_request
+    def send_logout_tokens(error=None):
+        from flask import g
+
+        if g.pop("backchannel_due", False) and error is None:
+            app.extensions["idp"].backchannel.deliver_in_background(app)

@@ -152,6 +152,24 @@ def phone_add(as_json, number, company_slug, label, permissions):
                              f"{', '.join(line.permission_codes) or 'no permissions'}."])
 
 
+# --- back-channel logout ----------------------------------------------------------
+@idp_group.group("logout", help="Back-channel logout notifications.")
+def logout_group():
+    pass
+
+
+@logout_group.command("deliver", help="Send the back-channel logout tokens that are due (for a cron job).")
+@json_option
+def logout_deliver(as_json):
+    from idp.services import get_services
+    from idp.services.backchannel import pending_count
+
+    delivered, failed = get_services().backchannel.deliver_due(limit=1000)
+    document = {"delivered": delivered, "failed": failed, "pending": pending_count()}
+    emit(as_json, document, [f"{delivered} delivered, {failed} failed (retried later), "
+                             f"{document['pending']} pending."])
+
+
 # --- outbox ---------------------------------------------------------------------
 @idp_group.command("outbox", help="The newest SMS and emails of the development outbox.")
 @json_option

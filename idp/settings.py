@@ -47,6 +47,12 @@ DEFAULT_SIGNING_ALG = "RS256"
 # How long a client's previous secret keeps working after a rotation (seconds).
 CLIENT_SECRET_ROTATION_GRACE = 24 * 3600
 
+# Back-channel logout (OIDC Back-Channel Logout 1.0): the POST's timeout, the delays
+# between retries (then it is given up), and whether a node sends in a background thread.
+BACKCHANNEL_LOGOUT_TIMEOUT = 5
+BACKCHANNEL_RETRY_DELAYS = [30, 120, 600, 3600]
+BACKCHANNEL_LOGOUT_ASYNC = True
+
 # Token lifetimes, in seconds.
 AUTHORIZATION_CODE_TTL = 60
 ACCESS_TOKEN_TTL = 600

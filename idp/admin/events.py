@@ -45,6 +45,7 @@ EVENT_LABELS = {
     "oauth.code_replayed": _l("Újrafelhasznált engedélyezési kód (tokenek visszavonva)"),
     "oauth.refresh_token_reused": _l("Újrafelhasznált frissítő token (tokenek visszavonva)"),
     "oauth.grant_revoked": _l("Alkalmazás hozzáférése visszavonva"),
+    "logout": _l("Kijelentkezés (alkalmazásból)"),
     "account.created": _l("Telekom fiók létrehozva"),
     "account.contact_verified": _l("Telekom fiók elérhetősége megerősítve"),
     "account.linked": _l("Azonosító csatolva a Telekom fiókhoz"),

@@ -73,3 +73,32 @@ SCOPE_LABELS = {
 
 def scope_label(scope):
     return str(SCOPE_LABELS.get(scope, scope))
+
+
+#: What each scope reveals, said on the consent page (under the label).
+SCOPE_REVEALS = {
+    "openid": lazy_gettext("Az alkalmazás megtudja, hogy Ön lépett be, egy csak neki szóló állandó azonosítóval."),
+    "profile": lazy_gettext("A neve és a felhasználóneve."),
+    "email": lazy_gettext("Az e-mail-címe, és hogy megerősítette-e."),
+    "phone": lazy_gettext("A telefonszáma, és hogy megerősítette-e."),
+    "company": lazy_gettext("A cége neve és az Ön szerepe a cégnél."),
+    "permissions": lazy_gettext("Milyen funkciókat használhat a cégnél (például számlák megtekintése)."),
+    "subscriptions": lazy_gettext("Az előfizetései, amelyeket Ön lát (otthoni, mobil, üzleti)."),
+    "offline_access": lazy_gettext("Az alkalmazás akkor is hozzáfér a fenti adatokhoz, amikor Ön nincs "
+                                   "bejelentkezve, amíg a hozzáférést vissza nem vonja."),
+}
+
+
+def scope_details(principal, scope):
+    """For the consent page: ``[(scope, label, what it reveals, the values it would share)]``."""
+    claims = user_claims(principal, scope)
+    values = {
+        "profile": [claims.get("name"), claims.get("preferred_username")],
+        "email": [claims.get("email")],
+        "phone": [claims.get("phone_number")],
+        "company": [claims["company"]["name"]] if "company" in claims else [],
+        "permissions": claims.get("permissions") or [],
+        "subscriptions": [s["label"] for s in claims.get("subscriptions") or []],
+    }
+    return [(s, scope_label(s), str(SCOPE_REVEALS.get(s, "")),
+             [v for v in dict.fromkeys(values.get(s, [])) if v]) for s in (scope_to_list(scope) or [])]

@@ -85,6 +85,8 @@ def _refuse(description):
     description = safe_description(description)
     if request.path == "/oauth/authorize" or request.path.startswith(AUTHORIZE_PATHS):
         return _authorize_error(description)
+    if request.path.startswith("/oauth/logout"):  # a page: never a redirect to an unproven URI
+        return render_template("logout_error.html"), 400
     if not request.path.startswith(PROTOCOL_PREFIX):
         abort(400)
     response = jsonify(error="invalid_request", error_description=description)

@@ -5,30 +5,19 @@ from authlib.oauth2.rfc6750 import InvalidTokenError
 from flask import Blueprint
 from flask import g
 from flask import jsonify
-from flask import redirect
-from flask import render_template
 from flask import request
-from flask_babel import lazy_gettext
-from idp.forms import Form
-from wtforms import SubmitField
 
 from idp.oidc.server import authorization
 from idp.extensions import csrf
 from idp.extensions import db
 from idp.oidc.server import require_oauth
-from idp.grants.scopes import granted_scope
-from idp.models.session import Consent
-from idp.oidc.authorize import AuthorizeError
 from idp.oidc.authorize import error_page
 from idp.oidc.authorize import process_authorization
-from idp.oidc.authorize import redirect_error
 from idp.grants.claims import user_claims
 from idp.oidc.discovery import provider_metadata
 from idp.oidc.interactions import InteractionError
 from idp.oidc.interactions import load_interaction
-from idp.oidc.interactions import resume_url
 from idp.oidc.server import StoredAuthorizationRequest
-from idp.oidc.sessions import current_login
 from idp.services import get_services
 
 bp = Blueprint("oidc", __name__)
@@ -73,52 +62,6 @@ def resume(interaction_id):
     except InteractionError as error:
         return error_page(error.message)
     return process_authorization(StoredAuthorizationRequest(interaction.params), interaction)
-
-
-class ConsentForm(Form):
-    allow = SubmitField(lazy_gettext("Engedélyezem"))
-    deny = SubmitField(lazy_gettext("Elutasítom"))
-
-
-@bp.route("/oauth/consent/<interaction_id>", methods=["GET", "POST"])
-def consent(interaction_id):
-    try:
-        interaction = load_interaction(interaction_id)
-    except InteractionError as error:
-        return error_page(error.message)
-    login, principal = current_login()
-    client = authorization.query_client(interaction.client_id)
-    if principal is None or client is None or interaction.prompt != "consent":
-        return error_page(InteractionError.message)
-    oauth_request = StoredAuthorizationRequest(interaction.params)
-    scopes = granted_scope(client, oauth_request.payload.scope, "authorization_code").split()
-    form = ConsentForm()
-    if form.validate_on_submit():
-        if form.deny.data:
-            interaction.finished_at = get_services().clock.now()
-            db.session.commit()
-            error = AuthorizeError("access_denied", "The user denied the request",
-                                   interaction.params.get("redirect_uri") or client.get_default_redirect_uri())
-            return redirect_error(error, interaction.params.get("state"))
-        remember_consent(client, principal, scopes)
-        interaction.consent_granted_at = get_services().clock.now()
-        db.session.commit()
-        return redirect(resume_url(interaction))
-    return render_template("consent.html", form=form, client=client, scopes=scopes, principal=principal)
-
-
-def remember_consent(client, principal, scopes):
-    clock = get_services().clock
-    row = Consent.query.filter_by(client_id=client.client_id, principal_kind=principal.kind,
-                                  subject=principal.sub).one_or_none()
-    if row is None:
-        row = Consent(client_id=client.client_id, principal_kind=principal.kind, subject=principal.sub,
-                      scope="", updated_at=clock.now())
-        db.session.add(row)
-    row.scope = " ".join(sorted(set(row.scope.split()) | set(scopes)))
-    row.updated_at = clock.now()
-    get_services().audit.record("oauth.consent_granted", actor=principal.sub, subject=principal.sub,
-                                client_id=client.client_id, scope=row.scope)
 
 
 @bp.route("/oauth/token", methods=["POST"])

@@ -20,6 +20,7 @@ from idp.services.otp import OtpService
 from idp.services.passwords import PasswordService
 from idp.services.counters import MemoryCounters
 from idp.services.counters import RedisCounters
+from idp.services.backchannel import BackchannelLogout
 from idp.services.sessions import LoginSessions
 from idp.services.throttles import Throttles
 
@@ -36,6 +37,7 @@ class Services:
     counters: object = None
     throttles: object = None
     sessions: object = None
+    backchannel: object = None
     facebook: object = None
 
 
@@ -85,7 +87,10 @@ def build_services(app, overrides=None):
         url = config.get("REDIS_URL")
         services.counters = RedisCounters.from_url(url, services.clock) if url else MemoryCounters(services.clock)
     services.throttles = services.throttles or Throttles(services.counters, config, services.audit)
-    services.sessions = services.sessions or LoginSessions.from_config(config, services.clock)
+    services.backchannel = services.backchannel or BackchannelLogout.from_config(config, services.clock,
+                                                                                 services.keys)
+    services.sessions = services.sessions or LoginSessions.from_config(config, services.clock,
+                                                                       services.backchannel.session_ended)
     if services.facebook is None:
         services.facebook = FacebookConnector.from_config(config)
     return services

@@ -15,13 +15,16 @@ from idp.models.token import Token
 
 
 class LoginSessions:
-    def __init__(self, clock, ttl):
+    """``on_end(login)`` is told of every session that ends (back-channel logout)."""
+
+    def __init__(self, clock, ttl, on_end=None):
         self.clock = clock
         self.ttl = int(ttl)
+        self.on_end = on_end or (lambda login: None)
 
     @classmethod
-    def from_config(cls, config, clock):
-        return cls(clock, config["LOGIN_SESSION_TTL"])
+    def from_config(cls, config, clock, on_end=None):
+        return cls(clock, config["LOGIN_SESSION_TTL"], on_end)
 
     def start(self, result, binding):
         """Record the login ``result`` on ``binding``; returns ``(session, result
@@ -48,6 +51,7 @@ class LoginSessions:
     def end(self, login):
         if login is not None and login.ended_at is None:
             login.ended_at = self.clock.now()
+            self.on_end(login)
 
     def active(self, principal):
         """``principal``'s login sessions that are still alive, newest first."""
@@ -71,6 +75,9 @@ class LoginSessions:
         """Sign ``principal`` out everywhere: every login session ends and every
         token issued to it is revoked (after a password reset, for instance)."""
         now = self.clock.now()
+        for login in LoginSession.query.filter(LoginSession.subject == principal.sub, LoginSession.ended_at.is_(None),
+                                               LoginSession.expires_at > now):
+            self.on_end(login)
         (LoginSession.query.filter(LoginSession.subject == principal.sub, LoginSession.ended_at.is_(None))
          .update({LoginSession.ended_at: now}, synchronize_session="evaluate"))
         (Token.query.filter(Token.subject == principal.sub, Token.refresh_revoked_at.is_(None))
