@@ -160,7 +160,7 @@ class AccountSignup(Flow):
         account = find_principal(self.state.principal_kind, self.state.subject)
         if account is None:
             raise FlowError()
-        self.finish()
+        self.consume()
         return LoginResult(principal=account, amr=tuple(self.state.amr),
                            acr=ACR_TWO_FACTORS if "sms" in self.state.amr else ACR_ONE_FACTOR,
                            auth_time=self.ctx.clock.timestamp())
@@ -256,7 +256,7 @@ class AccountLogin(Flow):
         account = self.principal
         if account is None:
             raise FlowError()
-        self.finish()
+        self.consume()
         return LoginResult(principal=account, amr=tuple(self.state.amr),
                            acr=ACR_TWO_FACTORS if "sms" in self.state.amr else ACR_ONE_FACTOR,
                            auth_time=self.ctx.clock.timestamp())

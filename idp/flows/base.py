@@ -14,6 +14,8 @@ from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 
+from sqlalchemy.orm.attributes import set_committed_value
+
 from idp.errors import IdpError
 from idp.extensions import db
 from idp.models.flow import FlowState
@@ -109,6 +111,16 @@ class Flow:
 
     def finish(self):
         self.state.finished_at = self.ctx.clock.now()
+
+    def consume(self):
+        """Take the journey's end once: one atomic UPDATE, so of two parallel
+        requests that both saw it done only one goes on (the other: FlowError)."""
+        now = self.ctx.clock.now()
+        claimed = (FlowState.query.filter(FlowState.id == self.state.id, FlowState.finished_at.is_(None))
+                   .update({FlowState.finished_at: now}, synchronize_session=False))
+        if not claimed:
+            raise FlowError()
+        set_committed_value(self.state, "finished_at", now)
 
 
 def load_journey(ctx, flow_id, journeys):

@@ -190,7 +190,7 @@ class BusinessLogin(Flow):
         if user is None:
             raise FlowError()
         two = "sms" in self.state.amr
-        self.finish()
+        self.consume()
         return LoginResult(principal=user, amr=tuple(self.state.amr),
                            acr=ACR_TWO_FACTORS if two else ACR_ONE_FACTOR,
                            auth_time=self.ctx.clock.timestamp())

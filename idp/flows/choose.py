@@ -111,7 +111,7 @@ class IdentityChoice(Flow):
         user = self.chosen
         if user is None or user not in self.options():
             raise FlowError()
-        self.finish()
+        self.consume()
         amr = list(dict.fromkeys(self.state.amr))
         if "sms" in amr and len(amr) > 1 and "mfa" not in amr:
             amr.append("mfa")

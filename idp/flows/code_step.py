@@ -91,7 +91,9 @@ class CodeStep:
         (the journey's audit record) and raises ``CodeExpiredError``."""
         try:
             return self.ctx.services.otp.verify(self.flow.state.otp_challenge_id, code)
-        except CodeExpiredError:
+        except CodeExpiredError as error:
+            if error.used:  # a parallel request took the right code; that one goes on
+                raise
             self.flow.finish()
             if on_dead is not None:
                 on_dead()

@@ -129,5 +129,5 @@ class FacebookLogin(Flow):
         account = find_principal(self.state.principal_kind, self.state.subject)
         if account is None:
             raise FlowError()
-        self.finish()
+        self.consume()
         return LoginResult(principal=account, amr=("fed",), acr=ACR_ONE_FACTOR, auth_time=self.ctx.clock.timestamp())

@@ -107,6 +107,6 @@ class PhoneLogin(Flow):
         line = self.principal
         if line is None:
             raise FlowError()
-        self.finish()
+        self.consume()
         return LoginResult(principal=line, amr=("sms",), acr=ACR_ONE_FACTOR,
                            auth_time=self.ctx.clock.timestamp())

@@ -102,7 +102,12 @@ def finish(flow):
       request, if any) - and a business user or phone line not yet linked to a
       complete Telekom account is first offered one (``/account/offer``).
     """
-    result = flow.result()
+    try:
+        result = flow.result()
+    except FlowError:
+        # A parallel request finished this journey first (one login per journey).
+        db.session.rollback()
+        return restart_page()
     target = flow.return_to or ""
     if target.startswith(PROOF):
         remember_proof(result)

@@ -35,7 +35,13 @@ class CodeInvalidError(OtpError):
 
 
 class CodeExpiredError(OtpError):
-    """Expired, used up, or killed by too many wrong codes."""
+    """Expired, used up, or killed by too many wrong codes. ``used``: a right
+    code was taken already (by a parallel request of the same journey, which
+    goes on), so the journey must not be ended for it."""
+
+    def __init__(self, reason="", *, used=False):
+        super().__init__(reason)
+        self.used = used
 
 
 @dataclass
@@ -99,7 +105,9 @@ class OtpService:
                    .update({OtpChallenge.attempts: OtpChallenge.attempts + 1}, synchronize_session=False))
         db.session.commit()
         if not counted:
-            raise CodeExpiredError("code expired or used up")
+            used = (db.session.query(OtpChallenge.used_at).filter(OtpChallenge.id == challenge_id).scalar()
+                    is not None)
+            raise CodeExpiredError("code expired or used up", used=used)
         challenge = db.session.get(OtpChallenge, challenge_id)
         db.session.refresh(challenge)
         code = (code or "").strip().replace(" ", "")
@@ -112,7 +120,7 @@ class OtpService:
             if consumed:
                 db.session.refresh(challenge)
                 return challenge
-            raise CodeExpiredError("code already used")
+            raise CodeExpiredError("code already used", used=True)
         left = self.max_attempts - challenge.attempts
         if left <= 0:
             raise CodeExpiredError("too many wrong codes")

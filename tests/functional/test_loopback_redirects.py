@@ -57,7 +57,8 @@ REFUSED = [
     ("other-loopback-ip", True, "http://127.0.0.1/cb", "http://127.0.0.2:5000/cb"),
     ("v4-for-v6", True, "http://[::1]/cb", "http://127.0.0.1:5000/cb"),
     ("https", True, "http://127.0.0.1/cb", "https://127.0.0.1:5000/cb"),
-    ("localhost", True, "http://localhost/cb", "http://localhost:5000/cb"),
+    # (port 8080: the test issuer is http://localhost itself, which no client may register)
+    ("localhost", True, "http://localhost:8080/cb", "http://localhost:5000/cb"),
     ("userinfo", True, "http://127.0.0.1/cb", "http://evil@127.0.0.1:5000/cb"),
     ("fragment", True, "http://127.0.0.1/cb", "http://127.0.0.1:5000/cb#x"),
     ("bad-port", True, "http://127.0.0.1/cb", "http://127.0.0.1:99999/cb"),

@@ -74,7 +74,11 @@ def facebook_callback():
     if flow.step == journeys.NEW:
         return redirect(url_for(".facebook_new", flow=flow.id))
     if flow.linked:
-        flow.result()
+        try:
+            flow.result()
+        except FlowError:  # a parallel callback took the journey's end first
+            db.session.rollback()
+            return error_page(journeys.FacebookUnavailableError.message, interaction_of(flow))
         db.session.commit()
         flash(gettext("A Facebook-fiókot csatoltuk a Telekom fiókjához."), "notice")
         return redirect(url_for(".index"))
