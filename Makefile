@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 5000
 PYTEST_ARGS ?=
+# pytest-xdist workers: one per core; PYTEST_WORKERS=0 runs in one process (for --pdb, -s).
+PYTEST_WORKERS ?= auto
 
 .PHONY: install run test test-postgres translations browser clean
 
@@ -24,19 +26,21 @@ browser:
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-# The issuer follows PORT unless IDP_ISSUER is set.
-run: export IDP_ISSUER ?= http://127.0.0.1:$(PORT)
+# The issuer served: IDP_ISSUER when set, else the loopback address of PORT. `idp issuer`
+# records it in the instance config file (instance/config.toml), so `idp …` in another shell,
+# the emails and the demo client follow the same issuer as this server (README "Configuration").
 run: install
+	$(BIN)/idp issuer "$(or $(IDP_ISSUER),http://127.0.0.1:$(PORT))"
 	$(BIN)/idp db upgrade
 	$(BIN)/idp demo
 	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT)
 
 test: install browser
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
-# The same suite on PostgreSQL (127.0.0.1:5432, trust auth): a database per test.
+# The same suite on PostgreSQL (127.0.0.1:5432, trust auth): a database of its own per app.
 test-postgres: install browser
-	IDP_TEST_DATABASE=postgresql $(BIN)/pytest $(PYTEST_ARGS)
+	IDP_TEST_DATABASE=postgresql $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) instance *.egg-info .pytest_cache tests/artifacts

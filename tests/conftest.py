@@ -1,13 +1,16 @@
-"""Fixtures: a migrated database per test (a copy of one migrated template),
-signing keys per test (a copy of one generated set), a frozen clock, the
-Flask test client, a live server on a loopback port, and the login seam."""
+"""Fixtures: a migrated database per test (a copy of one migrated template, see
+``tests/databases.py``), signing keys per test (a copy of one generated set), a frozen clock,
+the Flask test client, a live server on a loopback port, and the login seam.
+
+``make test`` runs the suite in parallel (pytest-xdist, one worker per core): each worker has
+its own template, PostgreSQL databases and compiled Jinja templates; the browser tests all run
+in one worker, with one Chromium (``pytest_xdist_make_scheduler`` below)."""
 
 import os
 import secrets
 import shutil
 import socket
 import threading
-import time
 from pathlib import Path
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
@@ -17,6 +20,7 @@ import sqlalchemy as sa
 from flask import Blueprint
 from flask import redirect
 from flask import request
+from jinja2 import BytecodeCache
 from werkzeug.serving import make_server
 
 from idp import create_app
@@ -27,8 +31,13 @@ from idp.oidc.interactions import complete_login
 from idp.services import get_services
 from idp.services.clock import FrozenClock
 from idp.services.keys import KeyStore
-from tests.fakes.facebook import fake_facebook  # noqa: F401
+from tests.databases import POSTGRES
+from tests.databases import POSTGRES_SERVER
+from tests.databases import PostgresPool
+from tests.databases import postgres as _postgres
+from tests.databases import unsynced_sqlite
 from tests.login_helpers import Browser
+from tests.fakes.facebook import fake_facebook  # noqa: F401
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
@@ -46,17 +55,48 @@ def login_through_seam():
     return redirect(complete_login(request.args["interaction"], result))
 
 
-#: ``IDP_TEST_DATABASE=postgresql`` runs the suite on PostgreSQL (127.0.0.1:5432):
-#: one migrated template database, and a fresh copy of it for every test.
-POSTGRES = os.environ.get("IDP_TEST_DATABASE") == "postgresql"
-POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
+#: argon2id parameters of the apps ``make_app`` builds: half a millisecond a hash instead of 18 ms,
+#: which every app pays at start (its dummy hash) and at every password it sets or checks. A test
+#: that passes a ``PASSWORD_HASH_*`` setting, or is marked ``production_password_hash``, gets the
+#: production defaults of ``idp/settings.py`` for the others.
+FAST_PASSWORD_HASH = {"PASSWORD_HASH_TIME_COST": 1, "PASSWORD_HASH_MEMORY_COST": 1024}
 
 
-def _postgres(statement):
-    engine = sa.create_engine(POSTGRES_SERVER + "postgres", isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(sa.text(statement))
-    engine.dispose()
+class TemplateCode(BytecodeCache):
+    """Jinja's compiled templates, shared by the apps of this test process. Each app has its own
+    Jinja environment and would parse and compile every template it renders again: a fifth of
+    an admin test's time. A bucket carries its source's checksum: an edited template is compiled
+    again."""
+
+    def __init__(self):
+        self.code = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_CODE = TemplateCode()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``pytest -n N`` (``make test``) hands the tests out to the workers one at a time, except
+    the browser tests: they all go to one worker, which starts Chromium once while the others
+    never do. (An ``xdist_group`` mark with ``--dist loadgroup`` would say the same, but
+    pytest-xdist 3.8 ignores those marks under pytest 9.2: pytest-dev/pytest-xdist#1386.)"""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BrowserTestsInOneWorker(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            return "tests/browser/" if nodeid.startswith("tests/browser/") else nodeid
+
+    return BrowserTestsInOneWorker(config, log)
 
 
 @pytest.fixture(scope="session")
@@ -83,8 +123,20 @@ def template_dir(tmp_path_factory):
         _postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session")
+def postgres_pool(template_dir):
+    """This test process's ``PostgresPool`` (None on SQLite)."""
+    if not POSTGRES:
+        yield None
+        return
+    pool = PostgresPool(f"idp_template_{os.getpid()}")
+    yield pool
+    pool.close()
+
+
 def copy_database(template_dir, target):
-    """This test's own database: a file copy (SQLite) or a template copy (PostgreSQL)."""
+    """A database of its own: a file copy (SQLite) or a template copy (PostgreSQL, which the
+    caller drops). ``make_app`` takes its PostgreSQL databases from ``postgres_pool``."""
     if not POSTGRES:
         shutil.copy(template_dir / "idp.db", target / "idp.db")
         return f"sqlite:///{target / 'idp.db'}", {"connect_args": {"timeout": 15}}
@@ -99,33 +151,44 @@ def clock():
 
 
 @pytest.fixture
-def make_app(template_dir, tmp_path, clock):
-    """Build an app on this test's copy of the database and keys."""
+def make_app(template_dir, postgres_pool, tmp_path, clock, request):
+    """Build an app on its own copy of the migrated database and of the keys."""
     created = []
+    databases = []
+    fast_hash = request.node.get_closest_marker("production_password_hash") is None
 
     def factory(issuer="http://localhost", services=None, **config):
         target = tmp_path / f"app{len(created)}"
         target.mkdir()
-        uri, engine_options = copy_database(template_dir, target)
+        if postgres_pool is None:
+            uri, engine_options = copy_database(template_dir, target)
+        else:
+            databases.append(postgres_pool.take())
+            uri, engine_options = POSTGRES_SERVER + databases[-1], {"pool_pre_ping": True}
         shutil.copytree(template_dir / "keys", target / "keys")
         settings = {"SQLALCHEMY_DATABASE_URI": uri, "KEYS_DIR": str(target / "keys"), "ISSUER": issuer,
                     "SQLALCHEMY_ENGINE_OPTIONS": engine_options}
+        if fast_hash and not any(name.startswith("PASSWORD_HASH_") for name in config):
+            settings.update(FAST_PASSWORD_HASH)
         settings.update(config)
         services = {"clock": clock, **(services or {})}
         app = create_app(settings, services=services)
         app.register_blueprint(test_login)
         app.test_client_class = Browser
+        app.jinja_env.bytecode_cache = TEMPLATE_CODE
+        with app.app_context():
+            if db.engine.dialect.name == "sqlite":
+                sa.event.listen(db.engine, "connect", unsynced_sqlite)
         created.append(app)
         return app
 
     yield factory
     for app in created:
         with app.app_context():
-            url = db.engine.url
             db.session.remove()
             db.engine.dispose()
-        if POSTGRES:
-            _postgres(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+    for name in databases:
+        postgres_pool.give_back(name)
 
 
 @pytest.fixture
@@ -141,11 +204,17 @@ def client(app):
 
 
 class LiveServer:
-    def __init__(self, app, port):
+    def __init__(self, app, port, sock=None):
+        """Serve ``app`` on ``port``, or on ``sock``, a socket already listening on it."""
         self.app = app
         self.url = f"http://127.0.0.1:{port}"
-        self._server = make_server("127.0.0.1", port, app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        fd = None if sock is None else sock.fileno()
+        self._server = make_server("127.0.0.1", port, app, threaded=True, fd=fd)
+        if sock is not None:
+            sock.close()  # the server has its own duplicate of it
+        # A short poll: ``shutdown()`` waits for the loop to look (0.5 s by default, every test).
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        daemon=True)
 
     def start(self):
         self._thread.start()
@@ -162,12 +231,18 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def listening_socket():
+    """A loopback socket listening on a port of its own: unlike ``free_port()``, nobody else
+    (another test worker, an outgoing connection) can take the port before the server has it."""
+    return socket.create_server(("127.0.0.1", 0))
+
+
 @pytest.fixture
 def live_server(make_app):
-    port = free_port()
+    sock = listening_socket()
+    port = sock.getsockname()[1]
     app = make_app(issuer=f"http://127.0.0.1:{port}")
-    server = LiveServer(app, port).start()
-    time.sleep(0.05)
+    server = LiveServer(app, port, sock).start()  # connections wait in the listen backlog
     with app.app_context():
         yield server
     server.stop()
