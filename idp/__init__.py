@@ -11,6 +11,7 @@ from flask import has_request_context
 from flask_babel import get_locale
 from flask import request
 from flask import session
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from idp.config import load_config
@@ -35,7 +36,11 @@ def select_locale():
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():  # the operator's CLI answers in English, like its other output
         return "en"
-    chosen = preferred_locale(request.values.get("ui_locales"), languages)
+    try:
+        ui_locales = request.values.get("ui_locales")
+    except RequestEntityTooLarge:  # the body is over MAX_CONTENT_LENGTH: its 413 page still speaks
+        ui_locales = request.args.get("ui_locales")
+    chosen = preferred_locale(ui_locales, languages)
     if chosen:
         return chosen
     if session.get("locale") in languages:
@@ -84,6 +89,7 @@ def create_app(config=None, services=None):
 
     from idp import models  # noqa: F401  (registers the tables)
     from idp.admin.views import bp as admin_bp
+    from idp.developers import bp as developers_bp
     from idp.dev import bp as dev_bp
     from idp.pages import bp as login_bp
     from idp.pages.account import bp as account_bp
@@ -95,14 +101,17 @@ def create_app(config=None, services=None):
     from idp.oidc.logout import bp as logout_bp
     from idp.oidc.wiring import config_oauth
     from idp.oidc.views import bp as oidc_bp
+    from idp.registration import init_registration
 
     config_oauth(app)
+    init_registration(app)
     app.register_blueprint(oidc_bp)
     app.register_blueprint(logout_bp)
     app.register_blueprint(consent_bp)
     app.register_blueprint(login_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(developers_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(home_bp)
     app.register_blueprint(dev_bp)

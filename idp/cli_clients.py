@@ -230,3 +230,66 @@ def client_delete(as_json, client_id):
     revoked = delete_client(client_or_fail(client_id), actor="cli")
     emit(as_json, {"client_id": client_id, "deleted": True, "tokens_revoked": revoked},
          [f"Client {client_id} deleted; {revoked} token issuance(s) revoked."])
+
+
+# --- initial access tokens for dynamic registration (RFC 7591 §3) ------------------------------
+def _token_document(row, **extra):
+    from idp.registration.tokens import is_usable
+    from idp.registration.tokens import iso
+
+    return {"id": row.id, **extra, "label": row.label, "uses_left": row.uses_left,
+            "created_at": iso(row.created_at), "expires_at": iso(row.expires_at), "usable": is_usable(row)}
+
+
+@client_group.group("registration-token", invoke_without_command=True,
+                    help="Issue an initial access token for POST /oauth/register (printed once, stored hashed); "
+                         "`list` shows them, `revoke ID` ends one.")
+@json_option
+@click.option("--expires-in", type=click.IntRange(60, 365 * 86400), default=86400, show_default=True,
+              help="Seconds until it expires.")
+@click.option("--uses", type=click.IntRange(1, 10000), default=1, show_default=True,
+              help="How many clients it may register.")
+@click.option("--label", default=None, help="What it is for (shown by `list` and in the audit log).")
+@click.pass_context
+def registration_token(ctx, as_json, expires_in, uses, label):
+    if ctx.invoked_subcommand is not None:
+        return
+    from flask import current_app
+
+    from idp.registration.tokens import issue_initial_access_token
+
+    if label is not None and len(label.strip()) > 200:
+        fail("--label may have at most 200 characters.")
+    row, token = issue_initial_access_token(expires_in=expires_in, uses=uses, label=(label or "").strip(),
+                                            actor="cli")
+    endpoint = current_app.config["ISSUER"] + "/oauth/register"
+    document = _token_document(row, token=token, registration_endpoint=endpoint)
+    emit(as_json, document, [f"initial access token: {token}  (shown only now)",
+                             f"It registers {uses} client(s) until {document['expires_at']}:",
+                             f"  curl -H 'Authorization: Bearer <token>' --json '{{...}}' {endpoint}"])
+
+
+@registration_token.command("list", help="Every initial access token (never the token itself).")
+@json_option
+def registration_token_list(as_json):
+    from idp.registration.tokens import initial_access_tokens
+
+    documents = [_token_document(row) for row in initial_access_tokens()]
+    emit(as_json, documents, [f"{d['id']:5}  {d['uses_left']} use(s) left, expires {d['expires_at']}"
+                              f"{'' if d['usable'] else ' (unusable)'}  {d['label'] or ''}" for d in documents]
+         or ["No initial access tokens."])
+
+
+@registration_token.command("revoke", help="End an initial access token (the clients it registered stay).")
+@json_option
+@click.argument("token_id", type=int)
+def registration_token_revoke(as_json, token_id):
+    from idp.extensions import db
+    from idp.models.registration import RegistrationToken
+    from idp.registration.tokens import revoke_initial_access_token
+
+    row = db.session.get(RegistrationToken, token_id)
+    if row is None:
+        fail(f"No initial access token with the id {token_id}.")
+    revoke_initial_access_token(row, actor="cli")
+    emit(as_json, {"id": token_id, "revoked": True}, [f"Initial access token {token_id} revoked."])

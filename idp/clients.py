@@ -7,11 +7,14 @@ disabling or deleting a client ends every token and code issued to it.
 
 import ipaddress
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
 
 from idp.errors import IdpError
 from idp.extensions import db
@@ -28,6 +31,12 @@ from idp.services import get_services
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 DEFAULT_GRANT_TYPES = ("authorization_code", "refresh_token")
 SIGNING_ALGS = ("RS256", "ES256")
+#: JWK members that carry private or symmetric key material (RFC 7518 §6): never registered.
+PRIVATE_KEY_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+MAX_CLIENT_KEYS = 10
+#: Unicode categories a client name may not use: controls, formatting (bidi overrides,
+#: zero-width characters), line and paragraph separators, surrogates, private use.
+NAME_REFUSED = {"Cc", "Cf", "Zl", "Zp", "Cs", "Co"}
 
 
 class ClientError(IdpError):
@@ -66,6 +75,7 @@ def check_redirect_uri(uri, public, field="redirect_uris"):
     and not this server itself, which would make it an open redirector."""
     if not isinstance(uri, str):
         raise ClientRegistrationError("URIs must be strings.", field)
+    _check_printable_ascii(uri, field)
     try:
         parts = urlsplit(uri)
         parts.port  # noqa: B018 - raises ValueError on a malformed port
@@ -93,6 +103,15 @@ def _shown(uri):
     return repr(uri[:200])
 
 
+def _check_printable_ascii(uri, field):
+    """RFC 3986 §2: a URI is printable ASCII - spaces, control characters and
+    other letters are percent-encoded (an international host name in punycode);
+    what is compared exactly must not hide a look-alike or invisible character."""
+    if any(not "!" <= c <= "~" for c in uri):
+        raise ClientRegistrationError(f"URIs must be printable ASCII (percent-encode the rest): {_shown(uri)}",
+                                      field)
+
+
 def _is_this_server(parts):
     """A URI on the issuer's own origin (the development callback aside)."""
     issuer = urlsplit(current_app.config["ISSUER"])
@@ -107,15 +126,37 @@ def check_web_uri(uri, field):
     (http only on loopback), at most 2000 characters."""
     if uri is None or uri == "":
         return None
+    if not isinstance(uri, str):
+        raise ClientRegistrationError("URIs must be strings.", field)
+    _check_printable_ascii(uri, field)
     try:
         parts = urlsplit(uri)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:
-        raise ClientRegistrationError(f"Invalid URI: {_shown(str(uri))}", field) from None
-    if (not isinstance(uri, str) or len(uri) > 2000 or any(c.isspace() or ord(c) < 0x20 for c in uri)
-            or parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc
+        raise ClientRegistrationError(f"Invalid URI: {_shown(uri)}", field) from None
+    if (len(uri) > 2000 or parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc
             or (parts.scheme == "http" and not _is_loopback(parts.hostname))):
         raise ClientRegistrationError(f"{field} must be an https URL: {_shown(str(uri))}", field)
     return uri
+
+
+def check_jwks(jwks):
+    """RFC 7591 §2: the client's public keys as a JWK Set (RFC 7517 §5), each one
+    a key this server can use - no private or symmetric key material."""
+    if not jwks:
+        return
+    keys = jwks.get("keys") if isinstance(jwks, dict) else None
+    if not isinstance(keys, list) or not keys or len(keys) > MAX_CLIENT_KEYS or not all(
+            isinstance(key, dict) for key in keys):
+        raise ClientRegistrationError(f"jwks must be a JWK Set with 1-{MAX_CLIENT_KEYS} keys.", "jwks")
+    if any(PRIVATE_KEY_MEMBERS & set(key) for key in keys):
+        raise ClientRegistrationError("jwks may hold public keys only.", "jwks")
+    try:
+        usable = len(KeySet.import_key_set(jwks).keys) == len(keys)
+    except (JoseError, ValueError, TypeError, KeyError):
+        usable = False
+    if not usable:
+        raise ClientRegistrationError("jwks holds a key that is malformed or of an unsupported type.", "jwks")
 
 
 def new_client_id():
@@ -166,6 +207,10 @@ def validate_metadata(*, name, redirect_uris, public=False, first_party=False, s
     name = (name or "").strip()
     if not name or len(name) > 200:
         raise ClientRegistrationError("A client name of 1-200 characters is required.", "client_name")
+    if any(unicodedata.category(c) in NAME_REFUSED for c in name):
+        # The consent page shows the name: no line breaks, no invisible or reordering characters.
+        raise ClientRegistrationError("The client name may not contain control or formatting characters.",
+                                      "client_name")
     auth_method, grant_types = _check_auth_and_grants(public, auth_method, grant_types, redirect_uris)
     public = auth_method == PUBLIC_AUTH_METHOD
     redirect_uris = [check_redirect_uri(u, public) for u in redirect_uris]
@@ -173,8 +218,11 @@ def validate_metadata(*, name, redirect_uris, public=False, first_party=False, s
     for field, uri in (("backchannel_logout_uri", backchannel_logout_uri), ("jwks_uri", jwks_uri)):
         if uri:
             check_web_uri(uri, field)
+            if "#" in uri:  # OIDC Back-Channel Logout 1.0 §2.2; a key set is a document, not a part of one
+                raise ClientRegistrationError(f"{field} may not have a fragment: {_shown(uri)}", field)
     if auth_method == "private_key_jwt" and not (jwks or jwks_uri):
         raise ClientRegistrationError("private_key_jwt needs jwks or jwks_uri.", "jwks")
+    check_jwks(jwks)
     if id_token_signed_response_alg and id_token_signed_response_alg not in SIGNING_ALGS:
         raise ClientRegistrationError("id_token_signed_response_alg must be RS256 or ES256.",
                                       "id_token_signed_response_alg")
@@ -206,15 +254,17 @@ def metadata_of(client):
 
 
 # --- registering and changing ----------------------------------------------------------
-def register_client(*, client_id=None, actor=None, owner=None, **metadata):
+def register_client(*, client_id=None, actor=None, owner=None, registration_access_token=None, **metadata):
     """Validate and store a client; returns it with its secret (shown once).
     ``metadata``: the keyword arguments of ``validate_metadata``; ``owner``: the
-    developer (a principal) who registers it in the portal."""
+    developer (a principal) who registers it in the portal;
+    ``registration_access_token``: its RFC 7592 credential (dynamic registration), stored hashed."""
     fields = validate_metadata(**metadata)
     secret = new_client_secret() if uses_secret(fields["token_endpoint_auth_method"]) else None
     client = OAuthClient(client_id=client_id or new_client_id(), created_at=get_services().clock.now(),
                          owner_kind=getattr(owner, "kind", None), owner_sub=getattr(owner, "sub", None), **fields)
     client.set_secret(secret)
+    client.set_registration_access_token(registration_access_token)
     db.session.add(client)
     get_services().audit.record("client.registered", actor=actor, subject=client.client_id,
                                 name=fields["client_name"], first_party=fields["first_party"],

@@ -40,6 +40,9 @@ EVENT_LABELS = {
     "client.disabled": _l("Alkalmazás letiltva"),
     "client.enabled": _l("Alkalmazás engedélyezve"),
     "client.deleted": _l("Alkalmazás törölve"),
+    "registration_token.issued": _l("Alkalmazás-regisztrációs token kiadva"),
+    "registration_token.used": _l("Alkalmazás regisztrálva regisztrációs tokennel"),
+    "registration_token.revoked": _l("Alkalmazás-regisztrációs token visszavonva"),
     "oauth.consent_granted": _l("Hozzáférés engedélyezve egy alkalmazásnak"),
     "oauth.token_revoked": _l("Token visszavonva"),
     "oauth.code_replayed": _l("Újrafelhasznált engedélyezési kód (tokenek visszavonva)"),
@@ -65,6 +68,7 @@ DETAIL_LABELS = {
     "changed": _l("Módosított adatok"),
     "channel": _l("Csatorna"),
     "client_id": _l("Alkalmazás"),
+    "expires_at": _l("Lejárat"),
     "external_id": _l("Külső azonosító"),
     "family": _l("Tokencsalád"),
     "first_party": _l("Saját alkalmazás"),
@@ -82,9 +86,11 @@ DETAIL_LABELS = {
     "slug": _l("Cégazonosító"),
     "sms_login_required": _l("SMS-kód belépéskor"),
     "subscription_kind": _l("Előfizetés fajtája"),
+    "token_id": _l("Token azonosítója"),
     "token_type": _l("Token fajtája"),
     "tokens_revoked": _l("Visszavont tokenek"),
     "username": _l("Felhasználónév"),
+    "uses_left": _l("Hátralévő felhasználások"),
 }
 
 #: RFC 8176 authentication method references.
@@ -104,7 +110,8 @@ SUBSCRIPTION_KINDS = {"home": _l("otthoni"), "mobile": _l("mobil"), "business": 
 USER_FIELDS = {"email": _l("e-mail-cím"), "phone": _l("telefonszám"), "name": _l("név")}
 TOKEN_TYPES = {"access_token": _l("hozzáférési token"), "refresh_token": _l("frissítő token")}
 #: Actors that are not principals.
-ACTORS = {"cli": _l("ügyfélszolgálat (parancssor)")}
+ACTORS = {"cli": _l("ügyfélszolgálat (parancssor)"),
+          "dynamic_registration": _l("dinamikus alkalmazásregisztráció")}
 
 
 @dataclass(frozen=True)

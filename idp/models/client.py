@@ -93,6 +93,10 @@ class OAuthClient(ClientMixin, db.Model):
     def set_secret(self, secret):
         self.client_secret_hash = hash_secret(secret) if secret else None
 
+    def set_registration_access_token(self, token):
+        # RFC 7592 §3: the credential of a dynamically registered client for its own record.
+        self.registration_access_token_hash = hash_secret(token) if token else None
+
     # --- authlib ClientMixin -------------------------------------------------
     def get_client_id(self):
         return self.client_id

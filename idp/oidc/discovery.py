@@ -28,6 +28,7 @@ def provider_metadata() -> dict:
         "jwks_uri": iss + "/jwks.json",
         "revocation_endpoint": iss + "/oauth/revoke",
         "introspection_endpoint": iss + "/oauth/introspect",
+        "registration_endpoint": iss + "/oauth/register",
         "authorization_challenge_endpoint": iss + "/oauth/authorize-challenge",
         "end_session_endpoint": iss + "/oauth/logout",
         "backchannel_logout_supported": True,
