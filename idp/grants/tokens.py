@@ -65,39 +65,36 @@ def _login_context(request):
 
 
 def save_token(token, request):
-    """Store the issuance (hashes only). Committed by the token view."""
+    """Store the issuance (hashes only), as one INSERT: no unit of work on the
+    token path (issue 12). Committed by the token view."""
     config = current_app.config
     now = get_services().clock.timestamp()
     payload = json.loads(jws.extract_compact(token["access_token"].encode()).payload)
     context = _login_context(request)
     user = request.user
-    row = Token(
-        client_id=request.client.get_client_id(),
-        principal_kind=getattr(user, "kind", None),
-        subject=user.get_user_id() if user is not None else None,
-        scope=token.get("scope", ""),
-        grant_type=request.payload.grant_type,
-        access_token_hash=hash_secret(token["access_token"]),
-        jti=payload["jti"],
-        issued_at=payload["iat"],
-        expires_in=token["expires_in"],
-    )
+    row = {
+        "client_id": request.client.get_client_id(),
+        "principal_kind": getattr(user, "kind", None),
+        "subject": user.get_user_id() if user is not None else None,
+        "scope": token.get("scope", ""),
+        "grant_type": request.payload.grant_type,
+        "access_token_hash": hash_secret(token["access_token"]),
+        "jti": payload["jti"],
+        "issued_at": payload["iat"],
+        "expires_in": token["expires_in"],
+        "family": None,
+    }
     if context is not None:
-        row.auth_time = context.auth_time
-        row.acr = context.acr
-        row.amr = list(context.amr or [])
-        row.sid = context.sid
+        row.update(auth_time=context.auth_time, acr=context.acr, amr=list(context.amr or []), sid=context.sid)
     if request.authorization_code is not None:
-        row.family = f"code-{request.authorization_code.id}"
+        row["family"] = f"code-{request.authorization_code.id}"
     elif request.refresh_token is not None:
-        row.family = request.refresh_token.family
+        row["family"] = request.refresh_token.family
     if "refresh_token" in token:
-        row.refresh_token_hash = hash_secret(token["refresh_token"])
-        row.refresh_expires_at = now + int(config["REFRESH_TOKEN_TTL"])
-        row.family = row.family or f"token-{secrets.token_urlsafe(12)}"
-    db.session.add(row)
-    db.session.flush()
-    return row
+        row["refresh_token_hash"] = hash_secret(token["refresh_token"])
+        row["refresh_expires_at"] = now + int(config["REFRESH_TOKEN_TTL"])
+        row["family"] = row["family"] or f"token-{secrets.token_urlsafe(12)}"
+    db.session.execute(Token.__table__.insert().values(**row))
 
 
 def revoke_family(family, clock):

@@ -20,6 +20,7 @@ from flask import g
 from flask import request
 
 from idp.models.client import OAuthClient
+from idp.services import get_services
 
 CORS_METHODS = {"/oauth/token": "POST", "/oauth/revoke": "POST", "/oauth/userinfo": "GET, POST"}
 ALLOWED_HEADERS = "Authorization, Content-Type"
@@ -69,7 +70,7 @@ def claimed_client_id():
 def origin_allowed(origin, preflight):
     if not preflight:
         client_id = claimed_client_id()
-        client = (OAuthClient.query.filter_by(client_id=client_id, disabled=False).one_or_none()
+        client = (get_services().clients.lookup(client_id)
                   if isinstance(client_id, str) and 0 < len(client_id) <= 64 else None)
         if client is not None:
             return origin in client_origins(client)

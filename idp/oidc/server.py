@@ -101,15 +101,15 @@ class AuthorizationServer(FlaskAuthorizationServer):
         return client.get_default_redirect_uri()
 
     def query_client(self, client_id):
-        from idp.models.client import OAuthClient
+        """The enabled client ``client_id``, from the client cache (``idp.services.client_cache``)."""
+        from idp.services import get_services
 
         if not isinstance(client_id, str) or len(client_id) > 64 or "\x00" in client_id:
             return None
-        client = OAuthClient.query.filter_by(client_id=client_id, disabled=False).one_or_none()
+        services = get_services()
+        client = services.clients.lookup(client_id)
         if client is not None and client.previous_secret_expires_at is not None:
-            from idp.services import get_services
-
-            client.previous_secret_open = client.previous_secret_expires_at > get_services().clock.now()
+            client.previous_secret_open = client.previous_secret_expires_at > services.clock.now()
         return client
 
 

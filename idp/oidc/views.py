@@ -1,8 +1,13 @@
 """HTTP glue of the protocol endpoints (DESIGN.md §3). Protocol decisions live
 in Authlib and ``idp.grants``; this module only adapts requests and commits."""
 
+import hashlib
+import json
+
 from authlib.oauth2.rfc6750 import InvalidTokenError
 from flask import Blueprint
+from flask import Response
+from flask import current_app
 from flask import g
 from flask import jsonify
 from flask import request
@@ -35,18 +40,27 @@ def oauth_json_error(error, description, status=400):
 @bp.route("/.well-known/openid-configuration")
 @bp.route("/.well-known/oauth-authorization-server")
 def discovery():
-    response = jsonify(provider_metadata())
-    response.headers["Cache-Control"] = "public, max-age=300"
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    """The metadata follows the configuration only: serialised once per app."""
+    cached = current_app.extensions.get("idp_discovery")
+    if cached is None:
+        body = json.dumps(provider_metadata(), sort_keys=True).encode()
+        cached = current_app.extensions["idp_discovery"] = (body, hashlib.sha256(body).hexdigest()[:32])
+    return public_document(*cached)
 
 
 @bp.route("/jwks.json")
 def jwks():
-    response = jsonify(get_services().keys.public_jwks())
+    return public_document(*get_services().keys.public_jwks_json())
+
+
+def public_document(body, etag):
+    """A public JSON document that caches and relying parties may keep for
+    five minutes, and revalidate with its ETag (304 Not Modified)."""
+    response = Response(body, mimetype="application/json")
+    response.set_etag(etag)
     response.headers["Cache-Control"] = "public, max-age=300"
     response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    return response.make_conditional(request)
 
 
 @bp.route("/oauth/authorize", methods=["GET", "POST"])

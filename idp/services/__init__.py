@@ -21,6 +21,7 @@ from idp.services.passwords import PasswordService
 from idp.services.counters import MemoryCounters
 from idp.services.counters import RedisCounters
 from idp.services.backchannel import BackchannelLogout
+from idp.services.client_cache import client_lookup_from_config
 from idp.services.sessions import LoginSessions
 from idp.services.throttles import Throttles
 
@@ -39,6 +40,7 @@ class Services:
     sessions: object = None
     backchannel: object = None
     facebook: object = None
+    clients: object = None
 
 
 SMS_BACKENDS = {
@@ -93,6 +95,7 @@ def build_services(app, overrides=None):
                                                                        services.backchannel.session_ended)
     if services.facebook is None:
         services.facebook = FacebookConnector.from_config(config)
+    services.clients = services.clients or client_lookup_from_config(config)
     return services
 
 

@@ -15,6 +15,7 @@ The ``kid`` is the key's RFC 7638 thumbprint.
 """
 
 import fcntl
+import hashlib
 import json
 import os
 from contextlib import contextmanager
@@ -58,6 +59,7 @@ class KeyStore:
         self._cache_stamp = None
         self._entries: list[KeyEntry] = []
         self._private = {}
+        self._published = None  # (which keys, JWKS dict, its JSON, ETag, KeySet): built once per key set
 
     # --- reading ---------------------------------------------------------------
     def _load(self):
@@ -95,11 +97,30 @@ class KeyStore:
         now = self.clock.timestamp()
         return [e for e in self._load() if not self._is_retired(e, self._entries, now)]
 
+    def _published_set(self):
+        """The published keys in every form the endpoints need, built again only
+        when the set changes (a rotation, a key activating or retiring): every
+        JWKS request and every token check would otherwise parse the keys again."""
+        published = self.published()
+        which = (self._cache_stamp, tuple(e.kid for e in published))
+        cached = self._published
+        if cached is None or cached[0] != which:
+            document = {"keys": [self._private_key(e).as_dict(private=False, kid=e.kid) for e in published]}
+            body = json.dumps(document, sort_keys=True).encode()
+            cached = (which, document, body, hashlib.sha256(body).hexdigest()[:32], KeySet.import_key_set(document))
+            self._published = cached
+        return cached
+
     def public_jwks(self) -> dict:
-        return {"keys": [self._private_key(e).as_dict(private=False, kid=e.kid) for e in self.published()]}
+        return self._published_set()[1]
+
+    def public_jwks_json(self) -> tuple[bytes, str]:
+        """The JWKS document serialised, and its ETag."""
+        _, _, body, etag, _ = self._published_set()
+        return body, etag
 
     def verification_keys(self) -> KeySet:
-        return KeySet.import_key_set(self.public_jwks())
+        return self._published_set()[4]
 
     def algorithms(self) -> list[str]:
         return list(SUPPORTED_ALGS)
