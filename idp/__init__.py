@@ -21,7 +21,9 @@ from idp.extensions import csrf
 from idp.extensions import db
 from idp.extensions import limiter
 from idp.extensions import migrate
+from idp.observability import init_observability
 from idp.services import build_services
+from idp.unavailable import register_unavailable_handlers
 
 MIGRATIONS_DIR = __path__[0] + "/migrations"
 
@@ -75,6 +77,7 @@ def create_app(config=None, services=None):
     if app.config["PROXY_HOPS"]:
         hops = int(app.config["PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    init_observability(app)  # first: its hooks wrap every other (idp.observability)
     logging.basicConfig(level=logging.INFO)
 
     db.init_app(app)
@@ -116,6 +119,7 @@ def create_app(config=None, services=None):
     app.register_blueprint(home_bp)
     app.register_blueprint(dev_bp)
     register_error_handlers(app)
+    register_unavailable_handlers(app)
 
     from idp.grants.claims import scope_label
 

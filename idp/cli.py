@@ -170,6 +170,21 @@ def logout_deliver(as_json):
                              f"{document['pending']} pending."])
 
 
+# --- data lifecycle -------------------------------------------------------------
+@idp_group.command("cleanup", help="Delete expired and spent rows: codes, tokens, sessions, journeys, one-time "
+                                   "codes, delivered logout tokens, outbox messages (for a cron job, on any node).")
+@json_option
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Rows per DELETE (default IDP_CLEANUP_BATCH_SIZE, 1000).")
+def cleanup(as_json, batch_size):
+    from idp.cleanup import delete_spent_rows
+
+    deleted = delete_spent_rows(batch_size=batch_size)
+    total = sum(deleted.values())
+    lines = [f"{count:>9}  {name.replace('_', ' ')}" for name, count in deleted.items()]
+    emit(as_json, {"deleted": deleted, "total": total}, [*lines, f"{total:>9}  rows deleted in all"])
+
+
 # --- outbox ---------------------------------------------------------------------
 @idp_group.command("outbox", help="The newest SMS and emails of the development outbox.")
 @json_option

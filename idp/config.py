@@ -8,6 +8,9 @@ import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from idp import settings
 from idp.errors import ConfigurationError
 
@@ -22,7 +25,7 @@ INSTANCE_CONFIG_HEADER = ("# This installation's settings (README \"Configuratio
 #: parses values as JSON, which would turn an all-digit secret into an int (and
 #: Flask's session signer then fails on every request).
 VERBATIM_SETTINGS = ("SECRET_KEY", "SMS_GATEWAY_TOKEN", "MAIL_USERNAME", "MAIL_PASSWORD",
-                     "FACEBOOK_CLIENT_ID", "FACEBOOK_CLIENT_SECRET")
+                     "FACEBOOK_CLIENT_ID", "FACEBOOK_CLIENT_SECRET", "METRICS_TOKEN")
 
 
 def load_config(app, overrides=None):
@@ -49,6 +52,7 @@ def load_config(app, overrides=None):
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(app.instance_path) / "idp.db")
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     if not app.config.get("KEYS_DIR"):
         app.config["KEYS_DIR"] = str(Path(app.root_path).parent / "keys")
     app.config["ISSUER"] = str(app.config["ISSUER"]).rstrip("/")
@@ -58,6 +62,28 @@ def load_config(app, overrides=None):
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["PREFERRED_URL_SCHEME"] = "https"
     validate_config(app.config)
+
+
+#: Pool arguments of SQLAlchemy's engine and the settings (``IDP_DB_*``) that give them.
+POOL_SETTINGS = {"pool_size": "DB_POOL_SIZE", "max_overflow": "DB_MAX_OVERFLOW",
+                 "pool_timeout": "DB_POOL_TIMEOUT", "pool_recycle": "DB_POOL_RECYCLE"}
+
+
+def engine_options(config):
+    """``SQLALCHEMY_ENGINE_OPTIONS`` with ``pool_pre_ping`` and, for a database server, the
+    ``DB_POOL_*`` sizes; a key the options name themselves wins. SQLite is a file of this
+    process: SQLAlchemy's own pool for it is right, and its memory databases take no sizes."""
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options.setdefault("pool_pre_ping", True)
+    try:
+        backend = make_url(str(config["SQLALCHEMY_DATABASE_URI"])).get_backend_name()
+    except ArgumentError:
+        raise ConfigurationError("IDP_SQLALCHEMY_DATABASE_URI is not a database URL, e.g. "
+                                 "postgresql+psycopg://idp@db/idp.") from None
+    if backend != "sqlite":
+        for option, setting in POOL_SETTINGS.items():
+            options.setdefault(option, int(config[setting]))
+    return options
 
 
 # --- the instance folder --------------------------------------------------------------

@@ -13,6 +13,14 @@ ISSUER = "http://127.0.0.1:5000"
 SECRET_KEY = DEVELOPMENT_SECRET_KEY
 SQLALCHEMY_DATABASE_URI = None  # filled in by create_app: SQLite under instance/
 SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+# Each process's connection pool for a database server (SQLite keeps SQLAlchemy's own); a key
+# set in SQLALCHEMY_ENGINE_OPTIONS wins. Connections open only when needed: a sync gunicorn
+# worker holds one for the request it serves and one more while its thread delivers
+# back-channel logouts; a threaded worker up to one per thread. README "Production deployment".
+DB_POOL_SIZE = 5  # connections kept open
+DB_MAX_OVERFLOW = 5  # more, opened under load and closed when given back
+DB_POOL_TIMEOUT = 10  # seconds a request waits for a free connection before its 503
+DB_POOL_RECYCLE = 1800  # seconds before a connection is replaced (proxies and firewalls cut idle ones)
 REDIS_URL = None
 PROXY_HOPS = 0
 
@@ -101,6 +109,10 @@ SMS_PER_IP_PER_HOUR = 30
 # limits gets Retry-After from idp.errors instead.
 RATELIMIT_HEADERS_ENABLED = False
 RATELIMIT_KEY_PREFIX = "idp"
+# Redis away: our throttles fail closed (idp.unavailable); the coarse flood guard counts in this
+# process's memory meanwhile and goes back to Redis by itself (it re-checks with a back-off).
+RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 2}
 SMS_DAILY_BUDGET = 10_000
 # Telekom accounts: how long a login counts as proof for linking (and unlinking), and
 # how long "Később" keeps the offer to create or link an account away.
@@ -108,3 +120,13 @@ ACCOUNT_LINK_PROOF_TTL = 600
 ACCOUNT_OFFER_SNOOZE_DAYS = 30
 # A coarse outer guard (Flask-Limiter) on form posts to the login pages per client IP.
 LOGIN_POSTS_PER_IP_PER_MINUTE = 300
+# idp cleanup (idp/cleanup.py): rows are deleted this many seconds after they stopped
+# mattering (expired, used, ended, delivered), in batches of this many rows.
+CLEANUP_GRACE = 24 * 3600
+CLEANUP_BATCH_SIZE = 1000
+# Observability (idp/observability, README "Observability"): the log format ("json" | "text";
+# None: json in production, text in development), the bearer token /metrics asks for (None:
+# open in development, 404 in production), and the seconds /readyz waits for each store.
+LOG_FORMAT = None
+METRICS_TOKEN = None
+READINESS_TIMEOUT = 2

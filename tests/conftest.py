@@ -86,17 +86,23 @@ TEMPLATE_CODE = TemplateCode()
 def pytest_xdist_make_scheduler(config, log):
     """``pytest -n N`` (``make test``) hands the tests out to the workers one at a time, except
     the browser tests: they all go to one worker, which starts Chromium once while the others
-    never do. (An ``xdist_group`` mark with ``--dist loadgroup`` would say the same, but
-    pytest-xdist 3.8 ignores those marks under pytest 9.2: pytest-dev/pytest-xdist#1386.)"""
+    never do; and the tests of one module of ``tests/integration/`` go to one worker, which
+    starts that module's gunicorn nodes once. (An ``xdist_group`` mark with ``--dist
+    loadgroup`` would say the same, but pytest-xdist 3.8 ignores those marks under pytest 9.2:
+    pytest-dev/pytest-xdist#1386.)"""
     if config.getvalue("dist") != "load":
         return None
     from xdist.scheduler import LoadScopeScheduling
 
-    class BrowserTestsInOneWorker(LoadScopeScheduling):
+    class SharedSetupInOneWorker(LoadScopeScheduling):
         def _split_scope(self, nodeid):
-            return "tests/browser/" if nodeid.startswith("tests/browser/") else nodeid
+            if nodeid.startswith("tests/browser/"):
+                return "tests/browser/"
+            if nodeid.startswith("tests/integration/"):
+                return nodeid.split("::", 1)[0]
+            return nodeid
 
-    return BrowserTestsInOneWorker(config, log)
+    return SharedSetupInOneWorker(config, log)
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ from idp.grants.claims import access_token_claims
 from idp.models.client import hash_secret
 from idp.models.token import Token
 from idp.services import get_services
+from idp.services.signals import token_issued
 
 
 def issuer():
@@ -95,6 +96,8 @@ def save_token(token, request):
         row["refresh_expires_at"] = now + int(config["REFRESH_TOKEN_TTL"])
         row["family"] = row["family"] or f"token-{secrets.token_urlsafe(12)}"
     db.session.execute(Token.__table__.insert().values(**row))
+    token_issued.send(request.payload.grant_type, client_id=request.client.get_client_id(),
+                      subject=request.user.get_user_id() if request.user is not None else None)
 
 
 def revoke_family(family, clock):

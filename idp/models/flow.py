@@ -21,5 +21,5 @@ class FlowState(db.Model):
     amr = db.Column(db.JSON, nullable=False, default=list)
     data = db.Column(db.JSON, nullable=False, default=dict)
     created_at = db.Column(UTCDateTime, nullable=False)
-    expires_at = db.Column(UTCDateTime, nullable=False)
+    expires_at = db.Column(UTCDateTime, nullable=False, index=True)
     finished_at = db.Column(UTCDateTime, nullable=True)

@@ -17,5 +17,5 @@ class OtpChallenge(db.Model):
     attempts = db.Column(db.Integer, nullable=False, default=0)
     sent_at = db.Column(UTCDateTime, nullable=True)
     created_at = db.Column(UTCDateTime, nullable=False)
-    expires_at = db.Column(UTCDateTime, nullable=False)
+    expires_at = db.Column(UTCDateTime, nullable=False, index=True)
     used_at = db.Column(UTCDateTime, nullable=True)

@@ -22,7 +22,7 @@ class Interaction(db.Model):
     login_hint = db.Column(db.String(320), nullable=True)
     login_session_id = db.Column(db.String(64), nullable=True)
     created_at = db.Column(UTCDateTime, nullable=False)
-    expires_at = db.Column(UTCDateTime, nullable=False)
+    expires_at = db.Column(UTCDateTime, nullable=False, index=True)
     consent_granted_at = db.Column(UTCDateTime, nullable=True)
     finished_at = db.Column(UTCDateTime, nullable=True)
 
@@ -41,7 +41,7 @@ class LoginSession(db.Model):
     acr = db.Column(db.String(64), nullable=True)
     amr = db.Column(db.JSON, nullable=False, default=list)
     created_at = db.Column(UTCDateTime, nullable=False)
-    expires_at = db.Column(UTCDateTime, nullable=False)
+    expires_at = db.Column(UTCDateTime, nullable=False, index=True)
     ended_at = db.Column(UTCDateTime, nullable=True)
 
 

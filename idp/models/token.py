@@ -27,7 +27,7 @@ class AuthorizationCode(AuthorizationCodeMixin, db.Model):
     amr = db.Column(db.JSON, nullable=False, default=list)
     sid = db.Column(db.String(64), nullable=True)
     created_at = db.Column(UTCDateTime, nullable=False)
-    expires_at = db.Column(UTCDateTime, nullable=False)
+    expires_at = db.Column(UTCDateTime, nullable=False, index=True)
     used_at = db.Column(UTCDateTime, nullable=True)
 
     def get_redirect_uri(self):
@@ -73,7 +73,7 @@ class Token(TokenMixin, db.Model):
     acr = db.Column(db.String(64), nullable=True)
     amr = db.Column(db.JSON, nullable=False, default=list)
     sid = db.Column(db.String(64), nullable=True, index=True)
-    issued_at = db.Column(db.Integer, nullable=False)
+    issued_at = db.Column(db.Integer, nullable=False, index=True)
     expires_in = db.Column(db.Integer, nullable=False)
     refresh_expires_at = db.Column(db.Integer, nullable=True)
     access_revoked_at = db.Column(UTCDateTime, nullable=True)

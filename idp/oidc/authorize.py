@@ -17,7 +17,9 @@ from idp.oidc.server import authorization
 from idp.extensions import db
 from idp.models.principal import KIND_ACCOUNT
 from idp.models.session import Consent
+from idp.oidc.interactions import InteractionError
 from idp.oidc.interactions import create_interaction
+from idp.oidc.interactions import finish_interaction
 from idp.oidc.interactions import login_page_url
 from idp.oidc.sessions import current_login
 from idp.oidc.sessions import remember_locale
@@ -114,10 +116,10 @@ def decide(grant, oauth_request, redirect_uri, interaction):
                      lambda i: f"/oauth/consent/{i.id}")
 
     oauth_request.login_session = login
+    if interaction is not None and not finish_interaction(interaction):
+        return error_page(InteractionError.message)  # a parallel resume took it
     response = authorization.create_authorization_response(
         request=oauth_request, grant_user=principal, grant=grant)
-    if interaction is not None:
-        interaction.finished_at = get_services().clock.now()
     db.session.commit()
     return response
 

@@ -21,7 +21,9 @@ from idp.oidc.authorize import AuthorizeError
 from idp.oidc.authorize import error_page
 from idp.oidc.authorize import redirect_error
 from idp.oidc.interactions import InteractionError
+from idp.oidc.interactions import finish_interaction
 from idp.oidc.interactions import load_interaction
+from idp.oidc.interactions import record_consent
 from idp.oidc.interactions import resume_url
 from idp.oidc.server import StoredAuthorizationRequest
 from idp.oidc.server import authorization
@@ -65,14 +67,15 @@ def consent(interaction_id):
     form = ConsentForm()
     if form.validate_on_submit():
         if form.deny.data:
-            interaction.finished_at = get_services().clock.now()
+            if not finish_interaction(interaction):
+                return error_page(InteractionError.message)
             db.session.commit()
             error = AuthorizeError("access_denied", "The user denied the request",
                                    interaction.params.get("redirect_uri") or client.get_default_redirect_uri())
             return redirect_error(error, interaction.params.get("state"))
-        remember_consent(client, principal, scope.split())
-        interaction.consent_granted_at = get_services().clock.now()
-        db.session.commit()
+        if record_consent(interaction):
+            remember_consent(client, principal, scope.split())
+            db.session.commit()
         return redirect(resume_url(interaction))
     response = render_template("consent.html", form=form, client=client, principal=principal,
                                scopes=scope_details(principal, scope), registered_by=registered_by(client))

@@ -17,6 +17,7 @@ from flask import current_app
 from flask import request
 from flask import url_for
 from flask_babel import lazy_gettext
+from sqlalchemy.orm.attributes import set_committed_value
 
 from idp.errors import IdpError
 from idp.extensions import db
@@ -92,3 +93,25 @@ def complete_login(interaction_id, result) -> str:
                                 ip=request.remote_addr, amr=list(result.amr), client_id=interaction.client_id)
     db.session.commit()
     return resume_url(interaction)
+
+
+def finish_interaction(interaction) -> bool:
+    """End the paused request once: one conditional UPDATE, so of two parallel resumes
+    (a double click, a replayed consent form) only one goes on to issue a code."""
+    return _take(interaction, Interaction.finished_at)
+
+
+def record_consent(interaction) -> bool:
+    """Record the consent to the paused request once (conditional UPDATE): of two parallel
+    posts of the consent form, one remembers it and the other just follows."""
+    return _take(interaction, Interaction.consent_granted_at)
+
+
+def _take(interaction, column):
+    now = get_services().clock.now()
+    taken = (Interaction.query
+             .filter(Interaction.id == interaction.id, Interaction.finished_at.is_(None), column.is_(None))
+             .update({column: now}, synchronize_session=False))
+    if taken:
+        set_committed_value(interaction, column.key, now)
+    return bool(taken)

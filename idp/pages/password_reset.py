@@ -111,6 +111,9 @@ def reset_new_password():
             flow.submit_new_password(form.password.data, form.repeat.data)
         except PasswordPolicyError as error:
             form.password.errors.extend(str(e) for e in error.errors)
+        except FlowError:  # a parallel post of the same form set the password
+            db.session.rollback()
+            return restart_page(interaction_of(flow))
         else:
             return page("login/reset_done.html", interaction_id=interaction_of(flow))
     return page("login/new_password.html", form=form, flow=flow, reset=True)

@@ -2,6 +2,7 @@
 event is recorded exactly when the change it describes is."""
 
 from idp.extensions import db
+from idp.services.signals import audit_recorded
 
 
 class DatabaseAuditLog:
@@ -13,3 +14,4 @@ class DatabaseAuditLog:
 
         db.session.add(AuditEvent(event=event, actor=actor, subject=subject, company_id=company_id,
                                   ip=ip, details=details, created_at=self.clock.now()))
+        audit_recorded.send(event, actor=actor, subject=subject, details=details)

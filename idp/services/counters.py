@@ -68,11 +68,16 @@ class RedisCounters:
         self.prefix = prefix
         self._hit = client.register_script(self.SCRIPT)
 
+    #: Seconds to connect and to wait for an answer: a Redis that went away (or a network that
+    #: drops packets) costs a login at most this, then a 503 (``idp.unavailable``), never a
+    #: request hanging for minutes. ``?socket_timeout=…&socket_connect_timeout=…`` in the URL win.
+    TIMEOUT = 2
+
     @classmethod
     def from_url(cls, url, clock):
         import redis
 
-        return cls(redis.Redis.from_url(url), clock)
+        return cls(redis.Redis.from_url(url, socket_connect_timeout=cls.TIMEOUT, socket_timeout=cls.TIMEOUT), clock)
 
     def hit(self, key, window, amount=1):
         now = self.clock.now().timestamp()

@@ -8,10 +8,13 @@ import secrets
 from dataclasses import replace
 from datetime import timedelta
 
+from sqlalchemy.orm.attributes import set_committed_value
+
 from idp.extensions import db
 from idp.models.principal import find_principal
 from idp.models.session import LoginSession
 from idp.models.token import Token
+from idp.services.signals import login_session_found
 
 
 class LoginSessions:
@@ -46,12 +49,23 @@ class LoginSessions:
                 or not secrets.compare_digest(login.binding, binding or "")):
             return None, None
         principal = find_principal(login.principal_kind, login.subject)
+        if principal is not None:
+            login_session_found.send(self, subject=login.subject)
         return (login, principal) if principal is not None else (None, None)
 
     def end(self, login):
-        if login is not None and login.ended_at is None:
-            login.ended_at = self.clock.now()
+        """End ``login`` once: one conditional UPDATE, so two parallel logouts (two tabs, a
+        logout and a "sign out everywhere") queue its back-channel logout tokens once.
+        Returns whether this call ended it."""
+        if login is None or login.ended_at is not None:
+            return False
+        now = self.clock.now()
+        ended = (LoginSession.query.filter(LoginSession.id == login.id, LoginSession.ended_at.is_(None))
+                 .update({LoginSession.ended_at: now}, synchronize_session=False))
+        set_committed_value(login, "ended_at", now)
+        if ended:
             self.on_end(login)
+        return bool(ended)
 
     def active(self, principal):
         """``principal``'s login sessions that are still alive, newest first."""
@@ -76,8 +90,8 @@ class LoginSessions:
         token issued to it is revoked (after a password reset, for instance)."""
         now = self.clock.now()
         for login in LoginSession.query.filter(LoginSession.subject == principal.sub, LoginSession.ended_at.is_(None),
-                                               LoginSession.expires_at > now):
-            self.on_end(login)
+                                               LoginSession.expires_at > now).all():
+            self.end(login)
         (LoginSession.query.filter(LoginSession.subject == principal.sub, LoginSession.ended_at.is_(None))
          .update({LoginSession.ended_at: now}, synchronize_session="evaluate"))
         (Token.query.filter(Token.subject == principal.sub, Token.refresh_revoked_at.is_(None))

@@ -14,6 +14,7 @@ guesses cannot slip past the lock - the bug of CVE-2023-47111.
 from flask_babel import lazy_gettext as _l
 
 from idp.errors import IdpError
+from idp.services.signals import sms_refused
 
 
 class ThrottledError(IdpError):
@@ -115,12 +116,14 @@ class Throttles:
         if flow_key is not None:
             count, wait = self.counters.get(f"sms:flow:{flow_key}")
             if count:
+                sms_refused.send(self, reason="cooldown")
                 raise ThrottledError(_l("Új kódot %(seconds)s másodperc múlva kérhet.", seconds=wait), wait)
         checks = [(f"sms:principal:{principal_key}", int(c["SMS_PER_PRINCIPAL_PER_HOUR"]), 3600),
                   (f"sms-ip:{ip}", int(c["SMS_PER_IP_PER_HOUR"]), 3600)]
         for key, limit, window in checks:
             count, wait = self.counters.get(key)
             if count >= limit:
+                sms_refused.send(self, reason="ip" if key.startswith("sms-ip:") else "principal")
                 raise ThrottledError(_l("Túl sok SMS-t kért. Próbálja újra %(minutes)s perc múlva.",
                                         minutes=max(1, round(wait / 60))), wait)
         budget = int(c["SMS_DAILY_BUDGET"])
@@ -135,6 +138,7 @@ class Throttles:
             _, wait = self.counters.get("sms:budget")
             if sent_today == budget + 1:
                 self.audit.record("sms.budget_exhausted", ip=ip, budget=budget)
+            sms_refused.send(self, reason="budget")
             raise SmsBudgetError(_l("Az SMS-küldés átmenetileg nem érhető el. Kérjük, próbálja újra később."),
                                  wait)
         for key, _, window in checks:
